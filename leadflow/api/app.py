@@ -1,0 +1,57 @@
+"""The FastAPI application factory. Nothing connects or reads settings at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from leadflow import __version__
+from leadflow.api import errors
+from leadflow.api.limits import BodySizeLimit
+from leadflow.api.routes import health, leads, org, reps, rulebook, tokens
+from leadflow.config import Settings
+from leadflow.services.context import Services
+from leadflow.store.db import Database
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    owns_services = services is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_services:
+            db = Database(settings.database_url)
+            db.upgrade()
+            app.state.services = Services(db)
+        yield
+        if owns_services:
+            app.state.services.db.dispose()
+
+    app = FastAPI(
+        title="leadflow",
+        version=__version__,
+        description="Lead distribution engine: routing, queues, decisions, fairness.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    if services is not None:
+        app.state.services = services
+    errors.install(app)
+    api = APIRouter(prefix="/api/v1")
+    for module in (health, reps, org, rulebook, leads, tokens):
+        api.include_router(module.router)
+    app.include_router(api)
+    _mount_web(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    try:
+        from leadflow.web import mount
+    except ImportError:  # pragma: no cover - the web UI is optional in slim installs
+        return
+    mount(app)

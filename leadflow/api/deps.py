@@ -1,0 +1,60 @@
+"""Dependencies: the services handle and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from leadflow.errors import Forbidden
+from leadflow.services.auth import Principal, Role, authenticate
+from leadflow.services.context import Services
+
+
+def get_services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+SvcDep = Annotated[Services, Depends(get_services)]
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    # The web UI authenticates with a session cookie holding the same kind of token.
+    return request.cookies.get("leadflow_session") or None
+
+
+def current_principal(request: Request, svc: SvcDep) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    admin = request.app.state.settings.admin_token
+    principal = authenticate(svc, bearer(request), admin.get_secret_value() if admin else None)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    allowed = set(roles)
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"role {principal.role.value!r} may not do this (needs: {names})")
+        return principal
+
+    return check
+
+
+Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.MANAGER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+AnyUser = Annotated[Principal, Depends(require(Role.ADMIN, Role.MANAGER, Role.REP))]
+Intake = Annotated[Principal, Depends(require(Role.ADMIN, Role.MANAGER, Role.INTAKE))]

@@ -1,0 +1,84 @@
+"""Lead intake, reading, decision traces, dry-run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from leadflow.api.deps import AnyUser, Intake, Staff, SvcDep
+from leadflow.errors import Forbidden, NotFound
+from leadflow.schemas import LeadIn
+from leadflow.services import routing
+from leadflow.services.auth import Principal
+
+router = APIRouter(tags=["leads"])
+
+
+@router.post("/leads", status_code=status.HTTP_201_CREATED)
+def create_lead(
+    body: LeadIn,
+    response: Response,
+    svc: SvcDep,
+    principal: Intake,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    """Store and route a lead. A repeated `external_id` / `Idempotency-Key` answers 200
+    with the lead first created, and creates nothing."""
+    view, created = routing.intake(svc, body, idempotency_key=idempotency_key, actor=principal.name)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    if principal.role.value == "intake":
+        # A web form learns only that the lead was accepted.
+        return {"id": view["id"], "status": view["status"]}
+    return view
+
+
+def _visible(principal: Principal, lead: dict[str, Any]) -> dict[str, Any]:
+    if principal.is_staff or lead["owner_rep_id"] == principal.rep_id:
+        return lead
+    # Reps cannot probe for leads that are not theirs: same answer as a missing id.
+    raise NotFound(f"lead {lead['id']} not found")
+
+
+@router.get("/leads")
+def list_leads(
+    svc: SvcDep,
+    principal: AnyUser,
+    owner: int | None = None,
+    status: str | None = Query(default=None, max_length=16),
+    queue: str | None = Query(default=None, max_length=100),
+    territory: str | None = Query(default=None, max_length=100),
+    before: int | None = Query(default=None, description="the `next` of the previous page"),
+    limit: int = Query(default=50, ge=1, le=500),
+) -> dict[str, Any]:
+    if not principal.is_staff:
+        if owner is not None and owner != principal.rep_id:
+            raise Forbidden("a rep may only list their own leads")
+        owner = principal.rep_id
+    return routing.list_leads(
+        svc,
+        owner=owner,
+        status=status,
+        queue=queue,
+        territory=territory,
+        before=before,
+        limit=limit,
+    )
+
+
+@router.get("/leads/{lead_id}")
+def get_lead(lead_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+    return _visible(principal, routing.get_lead(svc, lead_id))
+
+
+@router.get("/leads/{lead_id}/decisions")
+def get_decisions(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
+    _visible(principal, routing.get_lead(svc, lead_id))
+    return routing.get_decisions(svc, lead_id)
+
+
+@router.post("/route/dry-run")
+def dry_run(body: LeadIn, svc: SvcDep, _: Staff) -> dict[str, Any]:
+    """Where would this lead go, and why? Nothing is stored."""
+    return routing.dry_run(svc, body)

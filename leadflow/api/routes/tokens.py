@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from leadflow.api.deps import Admin, SvcDep
+from leadflow.services import auth
+
+router = APIRouter(prefix="/tokens", tags=["auth"])
+
+
+class TokenIn(BaseModel):
+    role: auth.Role
+    name: str = Field(default="", max_length=200)
+    rep_id: int | None = None
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenIn, svc: SvcDep, _: Admin) -> dict[str, Any]:
+    """The token is in the answer once; only its digest is stored."""
+    token, view = auth.create_token(svc, body.role, name=body.name, rep_id=body.rep_id)
+    return {**view, "token": token}
+
+
+@router.get("")
+def list_tokens(svc: SvcDep, _: Admin) -> list[dict[str, Any]]:
+    return auth.list_tokens(svc)
+
+
+@router.post("/{token_id}/revoke")
+def revoke(token_id: int, svc: SvcDep, _: Admin) -> dict[str, Any]:
+    return auth.revoke_token(svc, token_id)

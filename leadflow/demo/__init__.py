@@ -1,0 +1,1 @@
+"""Demo organisation, rulebook and a generator of realistic leads."""

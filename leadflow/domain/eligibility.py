@@ -1,0 +1,71 @@
+"""Skip logic: may this rep receive a lead right now? Applied by every method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from leadflow.domain.model import Rep, RepLoad, RepStatus
+
+
+class SkipReason(StrEnum):
+    INACTIVE = "inactive"
+    AWAY = "away"
+    OFFLINE = "offline"
+    OUT_OF_OFFICE = "out_of_office"
+    OUTSIDE_HOURS = "outside_working_hours"
+    AT_CAPACITY_OPEN = "at_capacity_open"
+    AT_CAPACITY_DAY = "at_capacity_day"
+    AT_CAPACITY_WEEK = "at_capacity_week"
+    MISSING_SKILL = "missing_skill"
+    MISSING_LANGUAGE = "missing_language"
+    NOT_IN_TERRITORY = "not_in_territory"
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """What a rule asks of a rep beyond being available."""
+
+    skills: frozenset[str] = frozenset()
+    language: str | None = None
+    territory: str | None = None
+
+
+def skip_reason(rep: Rep, load: RepLoad, req: Requirements, now: datetime) -> SkipReason | None:
+    """The first reason this rep cannot take the lead, or None if eligible."""
+    if not rep.active:
+        return SkipReason.INACTIVE
+    if rep.status is RepStatus.AWAY:
+        return SkipReason.AWAY
+    if rep.status is RepStatus.OFFLINE:
+        return SkipReason.OFFLINE
+    if any(a.covers(now) for a in rep.absences):
+        return SkipReason.OUT_OF_OFFICE
+    if rep.working_hours is not None and not _within_hours(rep, now):
+        return SkipReason.OUTSIDE_HOURS
+    cap = rep.capacity
+    if cap.max_open is not None and load.open >= cap.max_open:
+        return SkipReason.AT_CAPACITY_OPEN
+    if cap.max_per_day is not None and load.today >= cap.max_per_day:
+        return SkipReason.AT_CAPACITY_DAY
+    if cap.max_per_week is not None and load.this_week >= cap.max_per_week:
+        return SkipReason.AT_CAPACITY_WEEK
+    if not req.skills <= rep.skills:
+        return SkipReason.MISSING_SKILL
+    if req.language is not None and req.language not in rep.languages:
+        return SkipReason.MISSING_LANGUAGE
+    if req.territory is not None and req.territory not in rep.territories:
+        return SkipReason.NOT_IN_TERRITORY
+    return None
+
+
+def local_time(rep_timezone: str | None, now: datetime) -> datetime:
+    return now.astimezone(ZoneInfo(rep_timezone or "UTC"))
+
+
+def _within_hours(rep: Rep, now: datetime) -> bool:
+    assert rep.working_hours is not None
+    local = local_time(rep.timezone, now)
+    return rep.working_hours.covers(local.weekday(), local.time())

@@ -1,0 +1,325 @@
+"""Route one lead through a compiled rulebook: the first matching rule that can act wins.
+
+Two pure steps, so the caller can load state between them inside one transaction:
+
+1. `needs(...)` tells which reps' loads and which rotations the decision may touch;
+2. `route(...)` decides, returning the outcome, the new rotation states and a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from leadflow.domain.conditions import explain
+from leadflow.domain.eligibility import Requirements, SkipReason, skip_reason
+from leadflow.domain.model import LeadData, Org, Rep, RepLoad
+from leadflow.domain.rulebook import Action, Assign, Enqueue, Method, Offer, Rule, Rulebook
+from leadflow.domain.strategies import (
+    Choice,
+    RotationState,
+    load_balanced,
+    round_robin,
+    weighted,
+)
+
+UNASSIGNED_QUEUE = "unassigned"
+"""Where a lead goes when even the fallback finds nobody: visible, never lost."""
+
+FALLBACK = "fallback"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str  # "assigned" | "queued" | "offered"
+    rule: str
+    rep_id: int | None = None
+    queue: str | None = None
+    method: str | None = None
+    action: Action | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingResult:
+    outcome: Outcome
+    trace: dict[str, Any]
+    state_updates: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    rep_ids: frozenset[int]
+    pool_keys: frozenset[str]
+
+
+def needs(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -> Needs:
+    """Reps and rotations the decision may touch: those of every rule that matches."""
+    rep_ids: set[int] = set()
+    keys: set[str] = set()
+    for rule in rulebook.rules:
+        if not _applies(rule, lead, now):
+            continue
+        if isinstance(rule.action, Assign):
+            rep_ids.update(r.id for r in _pool(rule.action, lead, org))
+            keys.add(rule.action.pool_key())
+        else:
+            break  # queue and offer actions always succeed: later rules are not reached
+    if isinstance(rulebook.fallback, Assign):
+        rep_ids.update(r.id for r in _pool(rulebook.fallback, lead, org))
+        keys.add(rulebook.fallback.pool_key())
+    return Needs(frozenset(rep_ids), frozenset(keys))
+
+
+def route(
+    rulebook: Rulebook,
+    lead: LeadData,
+    org: Org,
+    loads: Mapping[int, RepLoad],
+    states: Mapping[str, RotationState],
+    now: datetime,
+) -> RoutingResult:
+    steps: list[dict[str, Any]] = []
+    for rule in rulebook.rules:
+        step: dict[str, Any] = {"rule": rule.name, "action": rule.action.kind}
+        steps.append(step)
+        if rule.window is not None and not rule.window.is_open(now):
+            step.update(matched=False, result="outside the rule's active window")
+            continue
+        step["conditions"] = explain(rule.when, lead)
+        if not rule.when.evaluate(lead):
+            step.update(matched=False, result="conditions not met")
+            continue
+        step["matched"] = True
+        outcome, updates = _act(rule.name, rule.action, lead, org, loads, states, now, step)
+        if outcome is not None:
+            return RoutingResult(outcome, _trace(steps, outcome, rulebook), updates)
+    step = {"rule": FALLBACK, "action": rulebook.fallback.kind, "matched": True}
+    steps.append(step)
+    outcome, updates = _act(FALLBACK, rulebook.fallback, lead, org, loads, states, now, step)
+    if outcome is None:
+        outcome = Outcome(
+            "queued",
+            FALLBACK,
+            queue=UNASSIGNED_QUEUE,
+            reason="the fallback found no eligible rep; held for a manager",
+        )
+        step["result"] = outcome.reason
+    return RoutingResult(outcome, _trace(steps, outcome, rulebook), updates)
+
+
+def _trace(steps: list[dict[str, Any]], outcome: Outcome, rulebook: Rulebook) -> dict[str, Any]:
+    return {
+        "rulebook_version": rulebook.version,
+        "steps": steps,
+        "outcome": {
+            "kind": outcome.kind,
+            "rule": outcome.rule,
+            "rep_id": outcome.rep_id,
+            "queue": outcome.queue,
+            "method": outcome.method,
+            "reason": outcome.reason,
+        },
+    }
+
+
+def _applies(rule: Rule, lead: LeadData, now: datetime) -> bool:
+    if rule.window is not None and not rule.window.is_open(now):
+        return False
+    return rule.when.evaluate(lead)
+
+
+def _act(
+    rule_name: str,
+    action: Action,
+    lead: LeadData,
+    org: Org,
+    loads: Mapping[int, RepLoad],
+    states: Mapping[str, RotationState],
+    now: datetime,
+    step: dict[str, Any],
+) -> tuple[Outcome | None, dict[str, dict[str, int]]]:
+    if isinstance(action, Enqueue):
+        step["result"] = f"queued in {action.queue!r}"
+        return Outcome("queued", rule_name, queue=action.queue, action=action), {}
+    if isinstance(action, Offer):
+        step["result"] = f"offered ({action.mode})"
+        return Outcome("offered", rule_name, method=action.mode, action=action), {}
+    return _assign(rule_name, action, lead, org, loads, states, now, step)
+
+
+def _assign(
+    rule_name: str,
+    action: Assign,
+    lead: LeadData,
+    org: Org,
+    loads: Mapping[int, RepLoad],
+    states: Mapping[str, RotationState],
+    now: datetime,
+    step: dict[str, Any],
+) -> tuple[Outcome | None, dict[str, dict[str, int]]]:
+    step["method"] = str(action.method)
+    if action.method is Method.ACCOUNT_OWNER:
+        return _account_owner(rule_name, action, lead, org, loads, now, step)
+
+    req, missing = _requirements(action, lead)
+    if missing:
+        step["result"] = missing
+        return None, {}
+    pool = _pool(action, lead, org)
+    eligible = _screen(pool, loads, req, now, step)
+    if not eligible:
+        step["result"] = "no eligible rep" if pool else "the pool has no reps"
+        return None, {}
+    key = action.pool_key()
+    choice = _choose(action, eligible, loads, states.get(key, {}), org)
+    step["result"] = f"assigned to {choice.rep.name} ({choice.why})"
+    updates = {key: choice.state} if choice.state else {}
+    outcome = Outcome(
+        "assigned", rule_name, rep_id=choice.rep.id, method=str(action.method), reason=choice.why
+    )
+    return outcome, updates
+
+
+def _choose(
+    action: Assign,
+    eligible: Sequence[Rep],
+    loads: Mapping[int, RepLoad],
+    state: RotationState,
+    org: Org,
+) -> Choice:
+    if action.method is Method.ROUND_ROBIN:
+        return round_robin(eligible, state)
+    if action.method is Method.WEIGHTED:
+        overrides = {}
+        for email, w in action.weights.items():
+            rep = org.rep_by_email(email)
+            if rep is not None:
+                overrides[rep.id] = w
+        return weighted(eligible, state, overrides)
+    if action.method is Method.LOAD_BALANCED:
+        return load_balanced(eligible, loads)
+    # direct: the pool is the one named rep
+    return Choice(eligible[0], {}, "named rep")
+
+
+def _requirements(action: Assign, lead: LeadData) -> tuple[Requirements, str]:
+    territory = None
+    if action.territory == "matched":
+        matched = (lead.get("territory") or {}).get("name")
+        if not matched:
+            return Requirements(), "the lead matches no territory"
+        territory = str(matched)
+    elif action.territory:
+        territory = action.territory
+    language = None
+    if action.match_language:
+        language = lead.get("language") or None
+    return Requirements(action.skills, language, territory), ""
+
+
+def _pool(action: Assign, lead: LeadData, org: Org) -> list[Rep]:
+    if action.method is Method.ACCOUNT_OWNER:
+        owner_id = (lead.get("account") or {}).get("owner_rep_id")
+        rep = org.reps.get(owner_id) if owner_id is not None else None
+        pool = [rep] if rep else []
+        manager = _manager_for(lead, rep, org)
+        if manager is not None and manager not in pool:
+            pool.append(manager)
+        return pool
+    if action.team:
+        return org.team_members(action.team)
+    reps = [org.rep_by_email(e) for e in action.reps]
+    return [r for r in reps if r is not None]
+
+
+def _screen(
+    pool: Sequence[Rep],
+    loads: Mapping[int, RepLoad],
+    req: Requirements,
+    now: datetime,
+    step: dict[str, Any],
+) -> list[Rep]:
+    candidates = []
+    eligible = []
+    for rep in pool:
+        reason = skip_reason(rep, loads.get(rep.id, RepLoad()), req, now)
+        candidates.append(
+            {"rep_id": rep.id, "name": rep.name, "eligible": reason is None, "skipped": reason}
+        )
+        if reason is None:
+            eligible.append(rep)
+    step["candidates"] = candidates
+    return eligible
+
+
+def _manager_for(lead: LeadData, owner: Rep | None, org: Org) -> Rep | None:
+    account = lead.get("account") or {}
+    team_names = [account["team"]] if account.get("team") else []
+    if owner is not None:
+        team_names += sorted(owner.teams)
+    for name in team_names:
+        team = org.teams.get(name)
+        if team is not None and team.manager_rep_id is not None:
+            manager = org.reps.get(team.manager_rep_id)
+            if manager is not None and (owner is None or manager.id != owner.id):
+                return manager
+    return None
+
+
+def _account_owner(
+    rule_name: str,
+    action: Assign,
+    lead: LeadData,
+    org: Org,
+    loads: Mapping[int, RepLoad],
+    now: datetime,
+    step: dict[str, Any],
+) -> tuple[Outcome | None, dict[str, dict[str, int]]]:
+    account = lead.get("account") or {}
+    if not account.get("matched"):
+        step["result"] = "no matching account"
+        return None, {}
+    req, _ = _requirements(action, lead)
+    owner_id = account.get("owner_rep_id")
+    owner = org.reps.get(owner_id) if owner_id is not None else None
+    if owner is not None:
+        reason = skip_reason(owner, loads.get(owner.id, RepLoad()), req, now)
+        step["candidates"] = [
+            {"rep_id": owner.id, "name": owner.name, "eligible": reason is None, "skipped": reason}
+        ]
+        if reason is None:
+            step["result"] = f"assigned to account owner {owner.name}"
+            return Outcome(
+                "assigned",
+                rule_name,
+                rep_id=owner.id,
+                method=str(action.method),
+                reason=f"owner of account {account.get('name')!r}",
+            ), {}
+        if reason is not SkipReason.INACTIVE:
+            step["result"] = f"account owner {owner.name} skipped: {reason}"
+            return None, {}
+    # The owner left (inactive or deleted): the team's manager takes the account's lead.
+    manager = _manager_for(lead, owner, org)
+    why = "account owner inactive" if owner is not None else "account has no owner"
+    if manager is None:
+        step["result"] = f"{why} and no team manager to hand over to"
+        return None, {}
+    reason = skip_reason(manager, loads.get(manager.id, RepLoad()), Requirements(), now)
+    step.setdefault("candidates", []).append(
+        {"rep_id": manager.id, "name": manager.name, "eligible": reason is None, "skipped": reason}
+    )
+    if reason is not None:
+        step["result"] = f"{why}; manager {manager.name} skipped: {reason}"
+        return None, {}
+    step["result"] = f"{why}: assigned to team manager {manager.name}"
+    return Outcome(
+        "assigned",
+        rule_name,
+        rep_id=manager.id,
+        method=str(action.method),
+        reason=f"{why} → team manager",
+    ), {}

@@ -1,0 +1,74 @@
+"""Distribution methods as pure functions: (eligible reps, state) -> (choice, new state).
+
+The caller loads the state (rotation turns, weights, loads) inside its transaction,
+and persists the new state with the assignment in that same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from leadflow.domain.model import Rep, RepLoad
+
+RotationState = Mapping[str, int]
+"""Per-pool state keyed by rep id as text (JSON-friendly)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    rep: Rep
+    state: dict[str, int]
+    why: str
+
+
+def round_robin(eligible: Sequence[Rep], state: RotationState) -> Choice:
+    """The eligible rep whose last turn is oldest; a rep never served goes first.
+
+    State maps rep id → the turn number at which it was last served, plus "_seq", the
+    pool's turn counter. A skipped rep keeps its place: it is first in line when it
+    becomes eligible again. Adding or removing a rep resets nobody's turn.
+    """
+    seq = state.get("_seq", 0) + 1
+    chosen = min(eligible, key=lambda r: (state.get(str(r.id), 0), eligible.index(r)))
+    new_state = dict(state)
+    new_state["_seq"] = seq
+    new_state[str(chosen.id)] = seq
+    return Choice(chosen, new_state, f"turn {seq}: longest since last turn in rotation")
+
+
+def weighted(
+    eligible: Sequence[Rep], state: RotationState, weights: Mapping[int, int] | None = None
+) -> Choice:
+    """Smooth weighted round robin (as in nginx): exact ratios over each cycle, interleaved.
+
+    Each pick, every eligible rep's running score grows by its weight; the highest score
+    wins and pays back the total weight. Over sum(weights) picks each rep is chosen
+    exactly `weight` times.
+    """
+
+    def weight_of(rep: Rep) -> int:
+        return (weights or {}).get(rep.id, rep.weight)
+
+    total = sum(weight_of(r) for r in eligible)
+    new_state = dict(state)
+    for rep in eligible:
+        new_state[str(rep.id)] = new_state.get(str(rep.id), 0) + weight_of(rep)
+    chosen = max(eligible, key=lambda r: (new_state[str(r.id)], -eligible.index(r)))
+    new_state[str(chosen.id)] -= total
+    return Choice(
+        chosen, new_state, f"weight {weight_of(chosen)} of {total} among {len(eligible)} reps"
+    )
+
+
+def load_balanced(eligible: Sequence[Rep], loads: Mapping[int, RepLoad]) -> Choice:
+    """Fewest open leads; ties go to the rep who has waited longest since a lead."""
+
+    def key(rep: Rep) -> tuple[int, float, int]:
+        load = loads.get(rep.id, RepLoad())
+        last = load.last_assigned_at.timestamp() if load.last_assigned_at else float("-inf")
+        return (load.open, last, rep.id)
+
+    chosen = min(eligible, key=key)
+    load = loads.get(chosen.id, RepLoad())
+    return Choice(chosen, {}, f"fewest open leads ({load.open})")

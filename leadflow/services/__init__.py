@@ -1,0 +1,1 @@
+"""Use cases: each combines domain decisions and store writes in one transaction."""

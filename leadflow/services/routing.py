@@ -1,0 +1,403 @@
+"""Intake and push routing: a lead, its decision and all counters in one transaction.
+
+Write order inside the transaction (the same everywhere, so writers never deadlock):
+rotation rows (sorted by key), then rep load rows (sorted by id), then the lead.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from leadflow.domain.eligibility import local_time
+from leadflow.domain.matching import (
+    FREE_MAIL_DOMAINS,
+    lead_domains,
+    match_territory,
+    parent_domains,
+)
+from leadflow.domain.model import LeadStatus, Org, RepLoad
+from leadflow.domain.routing import RoutingResult, needs, route
+from leadflow.domain.rulebook import Rulebook
+from leadflow.errors import NotFound
+from leadflow.schemas import LeadIn
+from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
+from leadflow.services.org import load_org
+from leadflow.services.rulebooks import compiled
+from leadflow.store.models import (
+    AccountDomainRow,
+    AccountRow,
+    DecisionRow,
+    LeadRow,
+    RepLoadRow,
+    RotationRow,
+)
+
+
+def lead_document(data: LeadIn) -> dict[str, Any]:
+    doc = data.model_dump(exclude_none=True)
+    doc["company"] = {k: v for k, v in doc.get("company", {}).items() if v is not None}
+    return doc
+
+
+def build_context(s: Session, doc: dict[str, Any], org: Org, book: Rulebook) -> dict[str, Any]:
+    """The lead as rules see it: its fields plus `account.*`, `territory.*`, `email_domain`."""
+    ctx = dict(doc)
+    email = doc.get("email")
+    ctx["email_domain"] = email.rsplit("@", 1)[1] if email and "@" in email else None
+    ctx["account"] = _match_account(s, doc, book)
+    territory = match_territory(doc, org.territories)
+    ctx["territory"] = (
+        {"matched": True, "name": territory.name, "team": territory.team}
+        if territory
+        else {"matched": False}
+    )
+    return ctx
+
+
+def _match_account(s: Session, doc: dict[str, Any], book: Rulebook) -> dict[str, Any]:
+    domains = lead_domains(doc, FREE_MAIL_DOMAINS | book.free_mail_domains)
+    if not domains:
+        return {"matched": False}
+    candidates = [p for d in domains for p in parent_domains(d)]
+    rows = s.execute(
+        select(AccountDomainRow.domain, AccountRow)
+        .join(AccountRow, AccountRow.id == AccountDomainRow.account_id)
+        .where(AccountDomainRow.domain.in_(candidates))
+    ).all()
+    if not rows:
+        return {"matched": False}
+    by_domain = {d: a for d, a in rows}
+    best = next(by_domain[c] for c in candidates if c in by_domain)  # most specific first
+    matched_on = next(c for c in candidates if c in by_domain)
+    return {
+        "matched": True,
+        "id": best.id,
+        "name": best.name,
+        "strategic": best.strategic,
+        "owner_rep_id": best.owner_rep_id,
+        "team": best.team,
+        "domain": matched_on,
+    }
+
+
+def _period_keys(tz: str | None, now: datetime) -> tuple[str, str]:
+    local = local_time(tz, now)
+    year, week, _ = local.isocalendar()
+    return local.date().isoformat(), f"{year}-W{week:02d}"
+
+
+def _load(row: RepLoadRow, org: Org, now: datetime) -> RepLoad:
+    rep = org.reps.get(row.rep_id)
+    day, week = _period_keys(rep.timezone if rep else None, now)
+    return RepLoad(
+        open=row.open_count,
+        today=row.day_count if row.day_key == day else 0,
+        this_week=row.week_count if row.week_key == week else 0,
+        last_assigned_at=row.last_assigned_at,
+    )
+
+
+def _lock_loads(s: Session, rep_ids: frozenset[int], lock: bool) -> dict[int, RepLoadRow]:
+    if not rep_ids:
+        return {}
+    q = select(RepLoadRow).where(RepLoadRow.rep_id.in_(sorted(rep_ids))).order_by(RepLoadRow.rep_id)
+    if lock:
+        q = q.with_for_update()
+    return {r.rep_id: r for r in s.scalars(q)}
+
+
+def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, RotationRow]:
+    if not keys:
+        return {}
+    ordered = sorted(keys)
+    if lock:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(
+            insert(RotationRow)
+            .values([{"pool_key": k, "state": {}} for k in ordered])
+            .on_conflict_do_nothing()
+        )
+    q = select(RotationRow).where(RotationRow.pool_key.in_(ordered)).order_by(RotationRow.pool_key)
+    if lock:
+        q = q.with_for_update()
+    return {r.pool_key: r for r in s.scalars(q)}
+
+
+def decide(
+    svc: Services, s: Session, doc: dict[str, Any], now: datetime, *, lock: bool
+) -> tuple[RoutingResult, dict[str, Any], Org, dict[int, RepLoadRow], dict[str, RotationRow], int]:
+    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing."""
+    started = time.perf_counter_ns()
+    meta = read_meta(s)
+    org = load_org(svc, s, meta.get(ORG_REVISION, 0), now)
+    book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
+    ctx = build_context(s, doc, org, book)
+    need = needs(book, ctx, org, now)
+    rotations = _lock_rotations(s, need.pool_keys, lock)
+    load_rows = _lock_loads(s, need.rep_ids, lock)
+    loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
+    states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
+    result = route(book, ctx, org, loads, states, now)
+    elapsed_us = (time.perf_counter_ns() - started) // 1000
+    return result, ctx, org, load_rows, rotations, elapsed_us
+
+
+def intake(
+    svc: Services, data: LeadIn, *, idempotency_key: str | None = None, actor: str = "api"
+) -> tuple[dict[str, Any], bool]:
+    """Store and route one lead. Returns (lead view, created?); a repeat returns the first."""
+    doc = lead_document(data)
+    try:
+        return _intake(svc, doc, data.external_id, idempotency_key, actor)
+    except IntegrityError:
+        # A concurrent request with the same external id / key won the race: answer with it.
+        existing = _find_existing(svc, data.external_id, idempotency_key)
+        if existing is None:
+            raise
+        return existing, False
+
+
+def _find_existing(
+    svc: Services, external_id: str | None, key: str | None
+) -> dict[str, Any] | None:
+    with svc.db.read() as s:
+        row = _existing(s, external_id, key)
+        return lead_view(row) if row else None
+
+
+def _existing(s: Session, external_id: str | None, key: str | None) -> LeadRow | None:
+    if external_id:
+        row = s.scalar(select(LeadRow).where(LeadRow.external_id == external_id))
+        if row is not None:
+            return row
+    if key:
+        return s.scalar(select(LeadRow).where(LeadRow.idempotency_key == key))
+    return None
+
+
+def _intake(
+    svc: Services,
+    doc: dict[str, Any],
+    external_id: str | None,
+    key: str | None,
+    actor: str,
+) -> tuple[dict[str, Any], bool]:
+    now = svc.clock.now()
+    with svc.db.write() as s:
+        existing = _existing(s, external_id, key) if (external_id or key) else None
+        if existing is not None:
+            return lead_view(existing), False
+        result, ctx, org, load_rows, rotations, elapsed_us = decide(svc, s, doc, now, lock=True)
+        lead = LeadRow(
+            external_id=external_id,
+            idempotency_key=key,
+            status=LeadStatus.NEW,
+            account_id=ctx["account"].get("id"),
+            territory=ctx["territory"].get("name"),
+            email=doc.get("email"),
+            phone=doc.get("phone"),
+            score=doc.get("score"),
+            data=doc,
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(lead)
+        s.flush()
+        apply_result(s, lead, result, org, load_rows, rotations, now, elapsed_us, "route", actor)
+        return lead_view(lead), True
+
+
+def apply_result(
+    s: Session,
+    lead: LeadRow,
+    result: RoutingResult,
+    org: Org,
+    load_rows: dict[int, RepLoadRow],
+    rotations: dict[str, RotationRow],
+    now: datetime,
+    elapsed_us: int,
+    kind: str,
+    actor: str,
+) -> DecisionRow:
+    """Persist the outcome, the counters and the decision record (caller's transaction)."""
+    out = result.outcome
+    for key, state in result.state_updates.items():
+        rotations[key].state = state
+        rotations[key].updated_at = now
+    if out.kind == "assigned":
+        assert out.rep_id is not None
+        _count_assignment(load_rows[out.rep_id], org, now)
+        lead.status = LeadStatus.ASSIGNED
+        lead.owner_rep_id = out.rep_id
+        lead.queue = None
+        lead.assigned_at = now
+    elif out.kind == "queued":
+        lead.status = LeadStatus.QUEUED
+        lead.owner_rep_id = None
+        lead.queue = out.queue
+    else:
+        lead.status = LeadStatus.OFFERED
+        lead.owner_rep_id = None
+    lead.rule = out.rule
+    lead.updated_at = now
+    trace = dict(result.trace)
+    trace["decide_us"] = elapsed_us
+    decision = DecisionRow(
+        lead_id=lead.id,
+        kind=kind,
+        outcome=out.kind,
+        rule=out.rule,
+        method=out.method,
+        rep_id=out.rep_id,
+        queue=out.queue,
+        reason=out.reason,
+        rulebook_version=trace.get("rulebook_version"),
+        trace=trace,
+        duration_us=elapsed_us,
+        actor=actor,
+        created_at=now,
+    )
+    s.add(decision)
+    s.flush()
+    lead.last_decision_id = decision.id
+    return decision
+
+
+def _count_assignment(row: RepLoadRow, org: Org, now: datetime) -> None:
+    rep = org.reps.get(row.rep_id)
+    day, week = _period_keys(rep.timezone if rep else None, now)
+    row.open_count += 1
+    row.day_count = row.day_count + 1 if row.day_key == day else 1
+    row.day_key = day
+    row.week_count = row.week_count + 1 if row.week_key == week else 1
+    row.week_key = week
+    row.last_assigned_at = now
+
+
+def release_open(s: Session, rep_id: int) -> None:
+    """A lead stopped counting against its owner's open capacity (closed, reassigned)."""
+    s.execute(
+        update(RepLoadRow)
+        .where(RepLoadRow.rep_id == rep_id, RepLoadRow.open_count > 0)
+        .values(open_count=RepLoadRow.open_count - 1)
+    )
+
+
+def dry_run(svc: Services, data: LeadIn) -> dict[str, Any]:
+    """Where would this lead go, and why? Nothing is stored or locked."""
+    doc = lead_document(data)
+    now = svc.clock.now()
+    with svc.db.read() as s:
+        result, ctx, org, _, _, elapsed_us = decide(svc, s, doc, now, lock=False)
+    out = result.outcome
+    owner = org.reps.get(out.rep_id) if out.rep_id is not None else None
+    return {
+        "outcome": out.kind,
+        "rule": out.rule,
+        "method": out.method,
+        "owner_rep_id": out.rep_id,
+        "owner_name": owner.name if owner else None,
+        "queue": out.queue,
+        "reason": out.reason,
+        "lead": ctx,
+        "trace": result.trace,
+        "duration_us": elapsed_us,
+    }
+
+
+# ---------------------------------------------------------------- reading
+
+
+def lead_view(row: LeadRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "external_id": row.external_id,
+        "status": row.status,
+        "owner_rep_id": row.owner_rep_id,
+        "queue": row.queue,
+        "decision_id": row.last_decision_id,
+        "rule": row.rule,
+        "account_id": row.account_id,
+        "territory": row.territory,
+        "created_at": row.created_at,
+        "assigned_at": row.assigned_at,
+        "updated_at": row.updated_at,
+        **{k: v for k, v in row.data.items() if k != "external_id"},
+    }
+
+
+def decision_view(row: DecisionRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "lead_id": row.lead_id,
+        "kind": row.kind,
+        "outcome": row.outcome,
+        "rule": row.rule,
+        "method": row.method,
+        "rep_id": row.rep_id,
+        "queue": row.queue,
+        "reason": row.reason,
+        "rulebook_version": row.rulebook_version,
+        "duration_us": row.duration_us,
+        "actor": row.actor,
+        "created_at": row.created_at,
+        "trace": row.trace,
+    }
+
+
+def get_lead(svc: Services, lead_id: int) -> dict[str, Any]:
+    with svc.db.read() as s:
+        row = s.get(LeadRow, lead_id)
+        if row is None:
+            raise NotFound(f"lead {lead_id} not found")
+        return lead_view(row)
+
+
+def get_decisions(svc: Services, lead_id: int) -> list[dict[str, Any]]:
+    with svc.db.read() as s:
+        if s.get(LeadRow, lead_id) is None:
+            raise NotFound(f"lead {lead_id} not found")
+        rows = s.scalars(
+            select(DecisionRow).where(DecisionRow.lead_id == lead_id).order_by(DecisionRow.id)
+        )
+        return [decision_view(r) for r in rows]
+
+
+def list_leads(
+    svc: Services,
+    *,
+    owner: int | None = None,
+    status: str | None = None,
+    queue: str | None = None,
+    territory: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Newest first; pass `next` back as `before` for the following page (keyset paging)."""
+    q = select(LeadRow).order_by(LeadRow.id.desc()).limit(limit + 1)
+    if owner is not None:
+        q = q.where(LeadRow.owner_rep_id == owner)
+    if status:
+        q = q.where(LeadRow.status == status)
+    if queue:
+        q = q.where(LeadRow.queue == queue)
+    if territory:
+        q = q.where(LeadRow.territory == territory)
+    if before is not None:
+        q = q.where(LeadRow.id < before)
+    with svc.db.read() as s:
+        rows = list(s.scalars(q))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [lead_view(r) for r in rows],
+        "next": rows[-1].id if more and rows else None,
+    }
