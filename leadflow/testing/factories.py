@@ -1,0 +1,45 @@
+"""Factories for domain values: sensible defaults, `**overrides` for what a test cares about."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from leadflow.domain.model import Org, Rep, Team, Territory
+
+_ids = itertools.count(1000)
+
+
+def rep(**overrides: Any) -> Rep:
+    rid = overrides.pop("id", None) or next(_ids)
+    defaults: dict[str, Any] = {
+        "id": rid,
+        "name": f"Rep {rid}",
+        "email": f"rep{rid}@example.com",
+        "teams": frozenset({"sales"}),
+    }
+    defaults.update(overrides)
+    for key in ("teams", "territories", "skills", "languages"):
+        if isinstance(defaults.get(key), list | set | tuple):
+            defaults[key] = frozenset(defaults[key])
+    return Rep(**defaults)
+
+
+def make_org(reps: list[Rep], teams: list[Team] | None = None,
+             territories: list[Territory] | None = None) -> Org:
+    names = {t for r in reps for t in r.teams}
+    team_map = {t.name: t for t in teams or []}
+    for name in names:
+        team_map.setdefault(name, Team(name))
+    return Org({r.id: r for r in reps}, team_map, tuple(territories or ()))
+
+
+def lead(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "email": "jane@prospect.example",
+        "company": {"name": "Prospect", "country": "FR", "size": 120},
+        "account": {"matched": False},
+        "territory": {"matched": False},
+    }
+    data.update(overrides)
+    return data

@@ -1,0 +1,85 @@
+"""A throwaway PostgreSQL server for tests: initdb into a temp dir, start on a free port.
+
+PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user
+(Debian's package creates it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CANDIDATE_BIN_DIRS = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
+                      "/usr/lib/postgresql/15/bin"]
+
+
+def _bin(name: str) -> str | None:
+    for d in CANDIDATE_BIN_DIRS:
+        p = Path(d) / name
+        if p.exists():
+            return str(p)
+    return shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PostgresServer:
+    datadir: Path
+    port: int
+    user: str | None
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        pg_ctl = _bin("pg_ctl")
+        if pg_ctl:
+            _run([pg_ctl, "-D", str(self.datadir), "-m", "immediate", "stop"], self.user,
+                 check=False)
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def _run(cmd: list[str], user: str | None, check: bool = True) -> None:
+    if user:
+        cmd = ["runuser", "-u", user, "--", *cmd]
+    subprocess.run(cmd, check=check, capture_output=True, timeout=120)
+
+
+def start() -> PostgresServer | None:
+    """Start a server, or None when PostgreSQL is not installed here."""
+    initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        return None
+    user = "postgres" if os.geteuid() == 0 else None
+    datadir = Path(tempfile.mkdtemp(prefix="leadflow-pg-"))
+    if user:
+        shutil.chown(datadir, user)
+    port = _free_port()
+    _run([initdb, "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+          "--no-sync"], user)
+    opts = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off " \
+           "-c max_connections=200 -c synchronous_commit=off"
+    _run([pg_ctl, "-D", str(datadir), "-o", opts, "-w", "-l", str(datadir / "log"), "start"],
+         user)
+    server = PostgresServer(datadir, port, user)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError("PostgreSQL did not start")
