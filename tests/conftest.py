@@ -75,9 +75,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     db = Database(f"sqlite:///{path}")
     db.upgrade()
-    with db.engine.connect() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.dispose()
+    db.dispose()  # closing the last connection checkpoints the WAL into the file
     return path
 
 

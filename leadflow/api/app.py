@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from leadflow import __version__
 from leadflow.api import errors
 from leadflow.api.limits import BodySizeLimit
-from leadflow.api.routes import health, leads, org, reps, rulebook, tokens
+from leadflow.api.routes import discover_routers
 from leadflow.config import Settings
 from leadflow.services.context import Services
 from leadflow.store.db import Database
@@ -41,8 +41,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.state.services = services
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
-    for module in (health, reps, org, rulebook, leads, tokens):
-        api.include_router(module.router)
+    for router in discover_routers():
+        api.include_router(router)
     app.include_router(api)
     _mount_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

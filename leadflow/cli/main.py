@@ -269,5 +269,23 @@ def token_create(
     sys.stdout.write(token + "\n")
 
 
+def _register_feature_commands() -> None:
+    """Each `leadflow/cli/<feature>.py` with a `register(app)` adds its own commands."""
+    import importlib
+    import pkgutil
+
+    import leadflow.cli
+
+    for info in sorted(pkgutil.iter_modules(leadflow.cli.__path__), key=lambda i: i.name):
+        if info.name == "main":
+            continue
+        module = importlib.import_module(f"leadflow.cli.{info.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(app)
+
+
+_register_feature_commands()
+
 if __name__ == "__main__":
     app()

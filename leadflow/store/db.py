@@ -43,7 +43,8 @@ class Database:
         """Bring the schema to the latest migration (idempotent)."""
         from alembic import command
 
-        command.upgrade(alembic_config(self.url, self.engine), "head")
+        # "heads": features may add migration branches of their own off the same base.
+        command.upgrade(alembic_config(self.url, self.engine), "heads")
 
     def dispose(self) -> None:
         self.engine.dispose()

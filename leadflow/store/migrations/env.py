@@ -6,6 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from leadflow.store.models import Base
+from leadflow.store.registry import import_all_models
+
+import_all_models()
 
 config = context.config
 target_metadata = Base.metadata
