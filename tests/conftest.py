@@ -36,7 +36,7 @@ def pg_url() -> Iterator[str]:
     if not url:
         try:
             server = pg.start()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if os.environ.get("LEADFLOW_REQUIRE_PG"):
                 raise
             pytest.skip(f"PostgreSQL could not start: {exc}")

@@ -25,8 +25,9 @@ def rep(**overrides: Any) -> Rep:
     return Rep(**defaults)
 
 
-def make_org(reps: list[Rep], teams: list[Team] | None = None,
-             territories: list[Territory] | None = None) -> Org:
+def make_org(
+    reps: list[Rep], teams: list[Team] | None = None, territories: list[Territory] | None = None
+) -> Org:
     names = {t for r in reps for t in r.teams}
     team_map = {t.name: t for t in teams or []}
     for name in names:

@@ -15,8 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-CANDIDATE_BIN_DIRS = ["/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
-                      "/usr/lib/postgresql/15/bin"]
+CANDIDATE_BIN_DIRS = [
+    "/usr/lib/postgresql/17/bin",
+    "/usr/lib/postgresql/16/bin",
+    "/usr/lib/postgresql/15/bin",
+]
 
 
 def _bin(name: str) -> str | None:
@@ -46,8 +49,9 @@ class PostgresServer:
     def stop(self) -> None:
         pg_ctl = _bin("pg_ctl")
         if pg_ctl:
-            _run([pg_ctl, "-D", str(self.datadir), "-m", "immediate", "stop"], self.user,
-                 check=False)
+            _run(
+                [pg_ctl, "-D", str(self.datadir), "-m", "immediate", "stop"], self.user, check=False
+            )
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
@@ -67,12 +71,15 @@ def start() -> PostgresServer | None:
     if user:
         shutil.chown(datadir, user)
     port = _free_port()
-    _run([initdb, "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-          "--no-sync"], user)
-    opts = f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off " \
-           "-c max_connections=200 -c synchronous_commit=off"
-    _run([pg_ctl, "-D", str(datadir), "-o", opts, "-w", "-l", str(datadir / "log"), "start"],
-         user)
+    _run(
+        [initdb, "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        user,
+    )
+    opts = (
+        f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c max_connections=200 -c synchronous_commit=off"
+    )
+    _run([pg_ctl, "-D", str(datadir), "-o", opts, "-w", "-l", str(datadir / "log"), "start"], user)
     server = PostgresServer(datadir, port, user)
     deadline = time.time() + 30
     while time.time() < deadline:

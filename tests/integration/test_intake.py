@@ -52,8 +52,12 @@ class TestIntake:
     def test_same_external_id_returns_the_same_lead(self, svc: Services) -> None:
         """Idempotent intake: a retried POST does not create a second lead."""
         _setup(svc)
-        first, created1 = routing.intake(svc, LeadIn(external_id="crm-1", company={"country": "FR"}))
-        again, created2 = routing.intake(svc, LeadIn(external_id="crm-1", company={"country": "FR"}))
+        first, created1 = routing.intake(
+            svc, LeadIn(external_id="crm-1", company={"country": "FR"})
+        )
+        again, created2 = routing.intake(
+            svc, LeadIn(external_id="crm-1", company={"country": "FR"})
+        )
         assert created1 and not created2
         assert again["id"] == first["id"]
         assert len(routing.list_leads(svc)["items"]) == 1
