@@ -113,6 +113,29 @@ def demo(
         stop.set()
 
 
+@app.command()
+def worker(
+    interval: Annotated[float, typer.Option(help="Seconds between polls when idle")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Run due timers once and exit")] = False,
+) -> None:
+    """Run due timers (claim expiry, offer timeouts, escalations, SLAs) in a loop.
+
+    Run as many workers as you like on PostgreSQL: they coordinate through row locks.
+    """
+    import time
+
+    from leadflow.services.timers import run_all_due
+
+    svc = _services()
+    while True:
+        done = run_all_due(svc)
+        if once:
+            out.print(done)
+            return
+        if not any(done.values()):
+            time.sleep(interval)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
