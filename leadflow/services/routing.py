@@ -29,6 +29,7 @@ from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
+from leadflow.services.hooks import after_decision_hooks, before_routing_hooks
 from leadflow.services.org import load_org
 from leadflow.services.rulebooks import compiled
 from leadflow.store.models import (
@@ -195,7 +196,16 @@ def _intake(
         existing = _existing(s, external_id, key) if (external_id or key) else None
         if existing is not None:
             return lead_view(existing), False
+        for hook in before_routing_hooks():
+            short = hook(s, doc, now)
+            if short and short.get("merged_into") is not None:
+                merged = s.get(LeadRow, short["merged_into"])
+                if merged is not None:
+                    return lead_view(merged), False
+        notes = doc.pop("_trace", None)
         result, ctx, org, load_rows, rotations, elapsed_us = decide(svc, s, doc, now, lock=True)
+        if notes:
+            result.trace["before_routing"] = notes
         lead = LeadRow(
             external_id=external_id,
             idempotency_key=key,
@@ -268,6 +278,8 @@ def apply_result(
     s.add(decision)
     s.flush()
     lead.last_decision_id = decision.id
+    for hook in after_decision_hooks():
+        hook(s, lead, decision, result, org, now)
     return decision
 
 
