@@ -128,13 +128,13 @@ def _cap_in(c: Capacity) -> CapacityIn:
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     capacities=st.lists(caps, min_size=1, max_size=4),
-    gaps_hours=st.lists(st.sampled_from([0, 1, 5, 20, 50]), min_size=1, max_size=25),
+    gaps_hours=st.lists(st.sampled_from([0, 1, 5, 20, 50]), min_size=1, max_size=15),
 )
 def test_services_respect_caps_and_record_one_decision_per_lead(
     sqlite_template: Path, db_dir: Path, capacities: list[Capacity], gaps_hours: list[int]
