@@ -1,4 +1,5 @@
-"""Concurrent intake on PostgreSQL: row locks keep rotations and caps exact.
+"""Concurrent intake: row locks (PostgreSQL) and BEGIN IMMEDIATE (SQLite) keep rotations
+and caps exact.
 
 Each thread has its own Services and connection pool, like separate server processes.
 """
@@ -23,8 +24,6 @@ from leadflow.store.models import DecisionRow, RotationRow
 from leadflow.testing import FrozenClock
 from tests.conftest import fresh_database
 from tests.integration.conftest import french_team
-
-pytestmark = pytest.mark.postgres
 
 THREADS = 32
 PER_THREAD = 2
@@ -68,25 +67,33 @@ def post_french(svc: Services, i: int) -> list[dict[str, Any]]:
     return [routing.intake(svc, lead)[0] for _ in range(PER_THREAD)]
 
 
-def test_concurrent_round_robin_neither_skips_nor_doubles_a_turn(pg: Services) -> None:
+@pytest.mark.parametrize(
+    "backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
+)
+def test_concurrent_round_robin_neither_skips_nor_doubles_a_turn(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """64 leads from 32 threads at once among 5 reps: counts differ by at most one, and
     the rotation turns recorded in the decisions are exactly 1..64, each once."""
-    ids = french_team(pg, 5)
-    results = run_together(THREADS, post_french, pg.db.url)
+    svc = Services(fresh_database(backend, request, tmp_path), FrozenClock())
+    ids = french_team(svc, 5)
+    results = run_together(THREADS, post_french, svc.db.url)
     leads = [lead for batch in results for lead in batch]
     total = THREADS * PER_THREAD
     assert len({x["id"] for x in leads}) == total
     counts = Counter(x["owner_rep_id"] for x in leads)
     assert set(counts) == set(ids)
     assert max(counts.values()) - min(counts.values()) <= 1
-    with pg.db.read() as s:
+    with svc.db.read() as s:
         reasons = list(s.scalars(select(DecisionRow.reason)))
         state = s.scalar(select(RotationRow.state))
     turns = sorted(int(t) for r in reasons for t in re.findall(r"^turn (\d+):", r))
     assert turns == list(range(1, total + 1))
     assert state is not None and state["_seq"] == total
+    svc.db.dispose()
 
 
+@pytest.mark.postgres
 def test_concurrent_intake_never_exceeds_a_cap(pg: Services) -> None:
     """3 reps capped at 5 leads a day, 64 leads at once: exactly 15 assigned, 5 each."""
     ids = french_team(pg, 3, capacity={"max_per_day": 5})
@@ -96,6 +103,7 @@ def test_concurrent_intake_never_exceeds_a_cap(pg: Services) -> None:
     assert sum(x["status"] == "queued" for x in leads) == THREADS * PER_THREAD - 15
 
 
+@pytest.mark.postgres
 def test_concurrent_retries_with_one_external_id_make_one_lead(pg: Services) -> None:
     """The same external_id posted by 16 threads at once: one lead, one decision."""
     french_team(pg, 2)
