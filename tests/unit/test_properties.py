@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import shutil
 from collections import Counter, defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from leadflow.domain.eligibility import Requirements, skip_reason
-from leadflow.domain.model import Capacity, Rep, RepLoad, RepStatus
+from leadflow.domain.model import Capacity, Rep, RepLoad, RepStatus, Team
+from leadflow.domain.routing import needs
 from leadflow.domain.strategies import weighted
 from leadflow.schemas import CapacityIn, LeadIn, RepIn, TeamIn
 from leadflow.services import org as org_service
@@ -23,7 +25,7 @@ from leadflow.services.context import Services
 from leadflow.store.db import Database
 from leadflow.store.models import DecisionRow, LeadRow
 from leadflow.testing import FrozenClock, lead, make_org, rep
-from tests.unit.kit import Router, book, single
+from tests.unit.kit import MONDAY_10_UTC, Router, book, single
 
 POOL = single("{name: pool, assign: {team: sales, method: round_robin}}")
 
@@ -104,6 +106,68 @@ class TestCapsAndOutcomes:
             assert r.capacity.max_open is None or load.open <= r.capacity.max_open
             assert r.capacity.max_per_day is None or load.today <= r.capacity.max_per_day
             assert r.capacity.max_per_week is None or load.this_week <= r.capacity.max_per_week
+
+
+MIXED = """
+rules:
+  - name: accounts
+    when: {account.matched: true}
+    assign: {method: account_owner}
+  - name: vip
+    when: {attributes.vip: true}
+    assign: {method: direct, rep: r1@x.example}
+  - name: office hours
+    active: {days: [mon, tue, wed, thu, fri], hours: "09:00-18:00", timezone: Europe/Paris}
+    when: {company.country: FR}
+    assign: {team: sales, method: round_robin}
+  - name: big
+    when: {company.size: {gte: 500}}
+    assign: {team: sales, method: weighted}
+fallback:
+  assign: {team: sales, method: load_balanced}
+"""
+
+leads = st.builds(
+    lambda country, size, vip, owner: lead(
+        company={"country": country, "size": size},
+        attributes={"vip": vip},
+        account={"matched": owner is not None, "owner_rep_id": owner, "name": "A"},
+    ),
+    st.sampled_from(["FR", "US", "DE"]),
+    st.integers(0, 2000),
+    st.booleans(),
+    st.none() | st.integers(1, 6),
+)
+
+
+class TestEveryLeadHasOneOutcome:
+    @given(
+        reps=reps_with_caps(),
+        stream=st.lists(leads, min_size=1, max_size=20),
+        hour=st.integers(0, 23 * 7),
+    )
+    def test_outcome_is_single_eligible_and_within_what_was_loaded(
+        self, reps: list[Rep], stream: list[dict[str, Any]], hour: int
+    ) -> None:
+        """Whatever the org and the lead: exactly one outcome; an assigned rep was eligible
+        and among the reps `needs` asked the caller to load (so the caller can count it)."""
+        org = make_org(reps, teams=[Team("sales", manager_rep_id=reps[0].id)])
+        router = Router(book(MIXED), org, MONDAY_10_UTC + timedelta(hours=hour))
+        for data in stream:
+            need = needs(router.rulebook, data, org, router.now)
+            before = dict(router.loads)
+            result = router.route(data)
+            out = result.outcome
+            assert out.kind in ("assigned", "queued")
+            assert (out.rep_id is not None) == (out.kind == "assigned")
+            assert set(result.state_updates) <= need.pool_keys
+            if out.rep_id is not None:
+                assert out.rep_id in need.rep_ids
+                chosen = org.reps[out.rep_id]
+                load = before.get(chosen.id, RepLoad())
+                assert skip_reason(chosen, load, Requirements(), router.now) is None
+            else:
+                assert out.queue == "unassigned"
 
 
 # ---------------------------------------------------------------- through services, SQLite
