@@ -14,6 +14,7 @@ from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
 from leadflow.errors import ValidationError
+from leadflow.rules import OrgRefs, compile_rulebook
 from leadflow.schemas import AccountIn, Email, RepIn, RepPatch, TeamIn, TerritoryIn
 from leadflow.services import org, rulebooks
 from leadflow.services.context import Services
@@ -66,6 +67,7 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
         territories = set(s.scalars(select(TerritoryRow.name)))
         reps = {e: i for e, i in s.execute(select(RepRow.email, RepRow.id))}
         domains = set(s.scalars(select(AccountDomainRow.domain)))
+    _check_references(doc, teams, territories, set(reps))
     for team in doc.teams:
         if team.name not in teams:
             org.create_team(svc, TeamIn(name=team.name))
@@ -83,21 +85,11 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
             stats["reps"] += 1
     for team in doc.teams:
         if team.manager:
-            if team.manager not in reps:
-                raise ValidationError(
-                    f"team {team.name!r}: manager {team.manager} is not among the reps",
-                    field="teams.manager",
-                )
             org.set_team_manager(svc, team.name, reps[team.manager])
     for account in doc.accounts:
         if set(account.domains) & domains:
             continue
         owner = reps.get(account.owner) if account.owner else None
-        if account.owner and owner is None:
-            raise ValidationError(
-                f"account {account.name!r}: owner {account.owner} is not a rep",
-                field="accounts.owner",
-            )
         org.create_account(
             svc,
             AccountIn(
@@ -112,3 +104,45 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
     if doc.rulebook is not None:
         rulebooks.save(svc, yaml.safe_dump(doc.rulebook), actor="leadflow load")
     return stats
+
+
+def _check_references(
+    doc: OrgDocument, teams: set[str], territories: set[str], rep_emails: set[str]
+) -> None:
+    """Every name the document refers to exists, in the database or in the document.
+
+    Checked before the first write: each write below is its own transaction, so a bad
+    reference found halfway would leave the organisation half-loaded.
+    """
+    teams = teams | {t.name for t in doc.teams}
+    territories = territories | {t.name for t in doc.territories}
+    rep_emails = rep_emails | {r.email for r in doc.reps}
+
+    def need(known: set[str], name: str | None, what: str, field: str) -> None:
+        if name is not None and name not in known:
+            raise ValidationError(f"{what} {name!r} is not defined", field=field)
+
+    for i, team in enumerate(doc.teams):
+        need(rep_emails, team.manager, f"team {team.name!r}: manager", f"teams.{i}.manager")
+    for i, territory in enumerate(doc.territories):
+        need(teams, territory.team, "team", f"territories.{i}.team")
+    for i, rep in enumerate(doc.reps):
+        for name in rep.teams:
+            need(teams, name, "team", f"reps.{i}.teams")
+        for name in rep.territories:
+            need(territories, name, "territory", f"reps.{i}.territories")
+    seen: set[str] = set()
+    for i, account in enumerate(doc.accounts):
+        need(rep_emails, account.owner, f"account {account.name!r}: owner", f"accounts.{i}.owner")
+        need(teams, account.team, "team", f"accounts.{i}.team")
+        clash = seen & set(account.domains)
+        if clash:
+            raise ValidationError(
+                f"domain {sorted(clash)[0]} is listed by two accounts",
+                field=f"accounts.{i}.domains",
+            )
+        seen |= set(account.domains)
+    if doc.rulebook is not None:
+        lowered = frozenset(e.lower() for e in rep_emails)
+        refs = OrgRefs(frozenset(teams), lowered, frozenset(territories))
+        compile_rulebook(doc.rulebook, refs)
