@@ -1,7 +1,8 @@
 """Load an organisation from a YAML document; safe to run again (upserts by name/e-mail).
 
-The whole document is validated before anything is written, so a typo on the last line
-changes nothing.
+The whole document is validated before anything is written, references included (a rep's
+teams and territories, a team's manager, an account's owner), so a typo on the last line
+changes nothing. Errors name the line and the field.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
+from leadflow import yamltext
 from leadflow.errors import ValidationError
 from leadflow.schemas import AccountIn, Email, RepIn, RepPatch, TeamIn, TerritoryIn
 from leadflow.services import org, rulebooks
@@ -42,21 +44,60 @@ class OrgDocument(BaseModel):
     reps: list[RepIn] = Field(default_factory=list, max_length=100_000)
     accounts: list[AccountSpec] = Field(default_factory=list, max_length=1_000_000)
     rulebook: dict[str, Any] | None = None
+    _source: str = PrivateAttr(default="")
+
+    def error(self, path: tuple[str | int, ...], message: str) -> ValidationError:
+        """A ValidationError naming the field and, when the source is known, its line."""
+        field = ".".join(str(p) for p in path)
+        line = yamltext.line_of(self._source, path) if self._source else None
+        where = f"line {line}: " if line else ""
+        return ValidationError(f"{where}{field}: {message}", field=field)
 
 
 def parse(text: str) -> OrgDocument:
     try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
+        raw = yamltext.load(text) or {}
+    except yamltext.YAMLError as exc:
+        line = yamltext.error_line(exc)
+        where = f" (line {line})" if line else ""
         raise ValidationError(f"not valid YAML{where}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValidationError("an org file is a mapping: teams, territories, reps, accounts")
     try:
-        return OrgDocument.model_validate(raw)
+        doc = OrgDocument.model_validate(raw)
     except PydanticError as exc:
         err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"])
-        raise ValidationError(f"{path}: {err['msg']}", field=path) from None
+        shell = OrgDocument()
+        shell._source = text
+        raise shell.error(tuple(err["loc"]), err["msg"]) from None
+    doc._source = text
+    return doc
+
+
+def check_references(
+    doc: OrgDocument, teams: set[str], territories: set[str], reps: set[str]
+) -> None:
+    """Refuse, before any write, names the document uses but neither defines nor finds."""
+    teams = teams | {t.name for t in doc.teams}
+    territories = territories | {t.name for t in doc.territories}
+    reps = reps | {r.email for r in doc.reps}
+
+    def known(value: str | None, names: set[str], path: tuple[str | int, ...], what: str) -> None:
+        if value is not None and value not in names:
+            raise doc.error(path, f"unknown {what} {value!r}; define it in this file first")
+
+    for i, team in enumerate(doc.teams):
+        known(team.manager, reps, ("teams", i, "manager"), "rep (manager)")
+    for i, territory in enumerate(doc.territories):
+        known(territory.team, teams, ("territories", i, "team"), "team")
+    for i, rep in enumerate(doc.reps):
+        for j, name in enumerate(rep.teams):
+            known(name, teams, ("reps", i, "teams", j), "team")
+        for j, name in enumerate(rep.territories):
+            known(name, territories, ("reps", i, "territories", j), "territory")
+    for i, account in enumerate(doc.accounts):
+        known(account.owner, reps, ("accounts", i, "owner"), "rep (owner)")
+        known(account.team, teams, ("accounts", i, "team"), "team")
 
 
 def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
@@ -66,6 +107,7 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
         territories = set(s.scalars(select(TerritoryRow.name)))
         reps = {e: i for e, i in s.execute(select(RepRow.email, RepRow.id))}
         domains = set(s.scalars(select(AccountDomainRow.domain)))
+    check_references(doc, teams, territories, set(reps))
     for team in doc.teams:
         if team.name not in teams:
             org.create_team(svc, TeamIn(name=team.name))
@@ -83,21 +125,11 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
             stats["reps"] += 1
     for team in doc.teams:
         if team.manager:
-            if team.manager not in reps:
-                raise ValidationError(
-                    f"team {team.name!r}: manager {team.manager} is not among the reps",
-                    field="teams.manager",
-                )
             org.set_team_manager(svc, team.name, reps[team.manager])
     for account in doc.accounts:
         if set(account.domains) & domains:
             continue
-        owner = reps.get(account.owner) if account.owner else None
-        if account.owner and owner is None:
-            raise ValidationError(
-                f"account {account.name!r}: owner {account.owner} is not a rep",
-                field="accounts.owner",
-            )
+        owner = reps[account.owner] if account.owner else None
         org.create_account(
             svc,
             AccountIn(
