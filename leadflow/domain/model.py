@@ -147,13 +147,27 @@ class Org:
     teams: Mapping[str, Team] = field(default_factory=dict)
     territories: tuple[Territory, ...] = ()
     revision: int = 0
+    # Indexes built once per snapshot: every decision asks for several teams' members, and
+    # scanning and sorting all reps each time dominated the decision's cost.
+    _members: Mapping[str, tuple[Rep, ...]] = field(init=False, repr=False, compare=False)
+    _by_email: Mapping[str, Rep] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        members: dict[str, list[Rep]] = {}
+        by_email: dict[str, Rep] = {}
+        for rep in sorted(self.reps.values(), key=lambda r: r.id):
+            for team in rep.teams:
+                members.setdefault(team, []).append(rep)
+            by_email.setdefault(rep.email.lower(), rep)
+        object.__setattr__(self, "_members", {t: tuple(rs) for t, rs in members.items()})
+        object.__setattr__(self, "_by_email", by_email)
 
     def rep_by_email(self, email: str) -> Rep | None:
-        email = email.lower()
-        return next((r for r in self.reps.values() if r.email.lower() == email), None)
+        return self._by_email.get(email.lower())
 
     def team_members(self, team: str) -> list[Rep]:
-        return sorted((r for r in self.reps.values() if team in r.teams), key=lambda r: r.id)
+        """The team's reps, by id."""
+        return list(self._members.get(team, ()))
 
 
 LeadData = Mapping[str, Any]

@@ -57,20 +57,41 @@ class Needs:
 
 def needs(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -> Needs:
     """Reps and rotations the decision may touch: those of every rule that matches."""
-    rep_ids: set[int] = set()
-    keys: set[str] = set()
+    return merge_needs(needs_by_rule(rulebook, lead, org, now))
+
+
+def merge_needs(stages: Sequence[Needs]) -> Needs:
+    return Needs(
+        frozenset().union(*(n.rep_ids for n in stages)),
+        frozenset().union(*(n.pool_keys for n in stages)),
+    )
+
+
+def needs_by_rule(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -> list[Needs]:
+    """What each assign rule that applies may touch, in evaluation order, the fallback last.
+
+    `route` reaches these in order and stops at the first that acts, so a caller may load
+    the first ones only and load the rest when `assign_steps_reached` says it went further.
+    """
+    stages: list[Needs] = []
     for rule in rulebook.rules:
         if not _applies(rule, lead, now):
             continue
-        if isinstance(rule.action, Assign):
-            rep_ids.update(r.id for r in _pool(rule.action, lead, org))
-            keys.add(rule.action.pool_key())
-        else:
+        if not isinstance(rule.action, Assign):
             break  # queue and offer actions always succeed: later rules are not reached
+        stages.append(_stage(rule.action, lead, org))
     if isinstance(rulebook.fallback, Assign):
-        rep_ids.update(r.id for r in _pool(rulebook.fallback, lead, org))
-        keys.add(rulebook.fallback.pool_key())
-    return Needs(frozenset(rep_ids), frozenset(keys))
+        stages.append(_stage(rulebook.fallback, lead, org))
+    return stages
+
+
+def _stage(action: Assign, lead: LeadData, org: Org) -> Needs:
+    return Needs(frozenset(r.id for r in _pool(action, lead, org)), frozenset([action.pool_key()]))
+
+
+def assign_steps_reached(result: RoutingResult) -> int:
+    """How many of `needs_by_rule`'s stages this decision evaluated."""
+    return sum(1 for st in result.trace["steps"] if st.get("matched") and st["action"] == "assign")
 
 
 def route(

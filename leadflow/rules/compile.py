@@ -11,10 +11,10 @@ from datetime import time
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticError
 
+from leadflow import yamltext
 from leadflow.domain.model import WEEKDAYS, TimeRange
 from leadflow.domain.rulebook import (
     Action,
@@ -118,8 +118,9 @@ def parse_document(text: str | bytes) -> dict[str, Any]:
             raise RulebookError("document is not UTF-8 text") from exc
     stripped = text.lstrip()
     try:
-        doc = json.loads(text) if stripped.startswith("{") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        # YAML 1.2 booleans: `in: [NO, SE]` means Norway and Sweden, not [false, "SE"].
+        doc = json.loads(text) if stripped.startswith("{") else yamltext.load(text)
+    except (json.JSONDecodeError, yamltext.YAMLError) as exc:
         raise RulebookError(f"not valid YAML/JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise RulebookError("a rulebook is a mapping with `rules` and `fallback`")

@@ -1,7 +1,8 @@
 """Load an organisation from a YAML document; safe to run again (upserts by name/e-mail).
 
-The whole document is validated before anything is written, so a typo on the last line
-changes nothing.
+The whole document is validated before anything is written, references included (a rep's
+teams and territories, a team's manager, an account's owner), so a typo on the last line
+changes nothing. Errors name the line and the field.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
+from leadflow import yamltext
 from leadflow.errors import ValidationError
 from leadflow.rules import OrgRefs, compile_rulebook
 from leadflow.schemas import AccountIn, Email, RepIn, RepPatch, TeamIn, TerritoryIn
@@ -43,21 +45,72 @@ class OrgDocument(BaseModel):
     reps: list[RepIn] = Field(default_factory=list, max_length=100_000)
     accounts: list[AccountSpec] = Field(default_factory=list, max_length=1_000_000)
     rulebook: dict[str, Any] | None = None
+    _source: str = PrivateAttr(default="")
+
+    def error(self, path: tuple[str | int, ...], message: str) -> ValidationError:
+        """A ValidationError naming the field and, when the source is known, its line."""
+        field = ".".join(str(p) for p in path)
+        line = yamltext.line_of(self._source, path) if self._source else None
+        where = f"line {line}: " if line else ""
+        return ValidationError(f"{where}{field}: {message}", field=field)
 
 
 def parse(text: str) -> OrgDocument:
     try:
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
+        raw = yamltext.load(text) or {}
+    except yamltext.YAMLError as exc:
+        line = yamltext.error_line(exc)
+        where = f" (line {line})" if line else ""
         raise ValidationError(f"not valid YAML{where}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValidationError("an org file is a mapping: teams, territories, reps, accounts")
     try:
-        return OrgDocument.model_validate(raw)
+        doc = OrgDocument.model_validate(raw)
     except PydanticError as exc:
         err = exc.errors()[0]
-        path = ".".join(str(p) for p in err["loc"])
-        raise ValidationError(f"{path}: {err['msg']}", field=path) from None
+        shell = OrgDocument()
+        shell._source = text
+        raise shell.error(tuple(err["loc"]), err["msg"]) from None
+    doc._source = text
+    return doc
+
+
+def check_references(
+    doc: OrgDocument, teams: set[str], territories: set[str], reps: set[str]
+) -> None:
+    """Refuse, before any write, names the document uses but neither defines nor finds."""
+    teams = teams | {t.name for t in doc.teams}
+    territories = territories | {t.name for t in doc.territories}
+    reps = reps | {r.email for r in doc.reps}
+
+    def known(value: str | None, names: set[str], path: tuple[str | int, ...], what: str) -> None:
+        if value is not None and value not in names:
+            raise doc.error(path, f"unknown {what} {value!r}; define it in this file first")
+
+    for i, team in enumerate(doc.teams):
+        known(team.manager, reps, ("teams", i, "manager"), "rep (manager)")
+    for i, territory in enumerate(doc.territories):
+        known(territory.team, teams, ("territories", i, "team"), "team")
+    for i, rep in enumerate(doc.reps):
+        for j, name in enumerate(rep.teams):
+            known(name, teams, ("reps", i, "teams", j), "team")
+        for j, name in enumerate(rep.territories):
+            known(name, territories, ("reps", i, "territories", j), "territory")
+    seen: set[str] = set()
+    for i, account in enumerate(doc.accounts):
+        known(account.owner, reps, ("accounts", i, "owner"), "rep (owner)")
+        known(account.team, teams, ("accounts", i, "team"), "team")
+        clash = seen & set(account.domains)
+        if clash:
+            raise doc.error(
+                ("accounts", i, "domains"), f"domain {sorted(clash)[0]} is listed by two accounts"
+            )
+        seen |= set(account.domains)
+    if doc.rulebook is not None:
+        # Checked before the first write: each write below is its own transaction, so a
+        # bad reference found halfway would leave the organisation half-loaded.
+        lowered = frozenset(e.lower() for e in reps)
+        compile_rulebook(doc.rulebook, OrgRefs(frozenset(teams), lowered, frozenset(territories)))
 
 
 def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
@@ -67,7 +120,7 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
         territories = set(s.scalars(select(TerritoryRow.name)))
         reps = {e: i for e, i in s.execute(select(RepRow.email, RepRow.id))}
         domains = set(s.scalars(select(AccountDomainRow.domain)))
-    _check_references(doc, teams, territories, set(reps))
+    check_references(doc, teams, territories, set(reps))
     for team in doc.teams:
         if team.name not in teams:
             org.create_team(svc, TeamIn(name=team.name))
@@ -89,7 +142,7 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
     for account in doc.accounts:
         if set(account.domains) & domains:
             continue
-        owner = reps.get(account.owner) if account.owner else None
+        owner = reps[account.owner] if account.owner else None
         org.create_account(
             svc,
             AccountIn(
@@ -104,45 +157,3 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
     if doc.rulebook is not None:
         rulebooks.save(svc, yaml.safe_dump(doc.rulebook), actor="leadflow load")
     return stats
-
-
-def _check_references(
-    doc: OrgDocument, teams: set[str], territories: set[str], rep_emails: set[str]
-) -> None:
-    """Every name the document refers to exists, in the database or in the document.
-
-    Checked before the first write: each write below is its own transaction, so a bad
-    reference found halfway would leave the organisation half-loaded.
-    """
-    teams = teams | {t.name for t in doc.teams}
-    territories = territories | {t.name for t in doc.territories}
-    rep_emails = rep_emails | {r.email for r in doc.reps}
-
-    def need(known: set[str], name: str | None, what: str, field: str) -> None:
-        if name is not None and name not in known:
-            raise ValidationError(f"{what} {name!r} is not defined", field=field)
-
-    for i, team in enumerate(doc.teams):
-        need(rep_emails, team.manager, f"team {team.name!r}: manager", f"teams.{i}.manager")
-    for i, territory in enumerate(doc.territories):
-        need(teams, territory.team, "team", f"territories.{i}.team")
-    for i, rep in enumerate(doc.reps):
-        for name in rep.teams:
-            need(teams, name, "team", f"reps.{i}.teams")
-        for name in rep.territories:
-            need(territories, name, "territory", f"reps.{i}.territories")
-    seen: set[str] = set()
-    for i, account in enumerate(doc.accounts):
-        need(rep_emails, account.owner, f"account {account.name!r}: owner", f"accounts.{i}.owner")
-        need(teams, account.team, "team", f"accounts.{i}.team")
-        clash = seen & set(account.domains)
-        if clash:
-            raise ValidationError(
-                f"domain {sorted(clash)[0]} is listed by two accounts",
-                field=f"accounts.{i}.domains",
-            )
-        seen |= set(account.domains)
-    if doc.rulebook is not None:
-        lowered = frozenset(e.lower() for e in rep_emails)
-        refs = OrgRefs(frozenset(teams), lowered, frozenset(territories))
-        compile_rulebook(doc.rulebook, refs)

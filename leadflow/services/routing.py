@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,13 +22,20 @@ from leadflow.domain.matching import (
     parent_domains,
 )
 from leadflow.domain.model import LeadStatus, Org, RepLoad
-from leadflow.domain.routing import RoutingResult, needs, route
+from leadflow.domain.routing import (
+    RoutingResult,
+    assign_steps_reached,
+    merge_needs,
+    needs_by_rule,
+    route,
+)
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.hooks import after_decision_hooks, before_routing_hooks
 from leadflow.services.org import load_org
+from leadflow.services.rotations import ensure_rows
 from leadflow.services.rulebooks import compiled
 from leadflow.store.models import (
     AccountDomainRow,
@@ -119,17 +124,16 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
     if not keys:
         return {}
     ordered = sorted(keys)
-    if lock:
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        s.execute(
-            insert(RotationRow)
-            .values([{"pool_key": k, "state": {}} for k in ordered])
-            .on_conflict_do_nothing()
-        )
     q = select(RotationRow).where(RotationRow.pool_key.in_(ordered)).order_by(RotationRow.pool_key)
     if lock:
         q = q.with_for_update()
-    return {r.pool_key: r for r in s.scalars(q)}
+    rows = {r.pool_key: r for r in s.scalars(q)}
+    if lock and len(rows) < len(ordered):
+        # Rows are created when a rulebook is activated; one missing (a database activated
+        # before that) is created now, then every row is locked again in key order.
+        ensure_rows(s, (k for k in ordered if k not in rows))
+        rows = {r.pool_key: r for r in s.scalars(q)}
+    return rows
 
 
 def decide(
@@ -141,12 +145,30 @@ def decide(
     org = load_org(svc, s, meta.get(ORG_REVISION, 0), now)
     book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
-    need = needs(book, ctx, org, now)
-    rotations = _lock_rotations(s, need.pool_keys, lock)
-    load_rows = _lock_loads(s, need.rep_ids, lock)
-    loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
-    states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
-    result = route(book, ctx, org, loads, states, now)
+    stages = needs_by_rule(book, ctx, org, now)
+    # Most leads are decided by the first rule that applies, so load that rule's state
+    # first, and the rest only if the decision went further (then decide again: `route` is
+    # pure). Only where that cannot deadlock: SQLite serialises writers (BEGIN IMMEDIATE)
+    # and an unlocked read locks nothing; PostgreSQL row locks are taken once, in order.
+    take = 1 if (not lock or svc.db.is_sqlite) else len(stages)
+    rotations: dict[str, RotationRow] = {}
+    load_rows: dict[int, RepLoadRow] = {}
+    loads: dict[int, RepLoad] = {}
+    states: dict[str, dict[str, int]] = {}
+    while True:
+        need = merge_needs(stages[:take])
+        fresh_rotations = _lock_rotations(s, need.pool_keys - rotations.keys(), lock)
+        fresh_loads = _lock_loads(s, need.rep_ids - load_rows.keys(), lock)
+        rotations.update(fresh_rotations)
+        load_rows.update(fresh_loads)
+        loads.update({rid: _load(row, org, now) for rid, row in fresh_loads.items()})
+        states.update(
+            {k: {kk: int(v) for kk, v in r.state.items()} for k, r in fresh_rotations.items()}
+        )
+        result = route(book, ctx, org, loads, states, now)
+        if take >= len(stages) or assign_steps_reached(result) <= take:
+            break
+        take = len(stages)
     elapsed_us = (time.perf_counter_ns() - started) // 1000
     return result, ctx, org, load_rows, rotations, elapsed_us
 

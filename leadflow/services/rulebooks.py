@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound, RulebookError
 from leadflow.rules import OrgRefs, compile_rulebook, parse_document
+from leadflow.services import rotations
 from leadflow.services.context import RULEBOOK_VERSION, Services, read_meta, set_meta
 from leadflow.store.models import RepRow, RulebookRow, TeamRow, TerritoryRow
 
@@ -43,12 +44,12 @@ def save(
     source = text.decode() if isinstance(text, bytes) else text
     now = svc.clock.now()
     with svc.db.write() as s:
-        compile_rulebook(doc, org_refs(s))  # never store, let alone activate, a broken one
+        book = compile_rulebook(doc, org_refs(s))  # never store, let alone activate, a broken one
         row = RulebookRow(document=doc, source=source, created_at=now, created_by=actor)
         s.add(row)
         s.flush()
         if activate:
-            _activate(s, row, now)
+            _activate(s, row, book, now)
         return version_view(row)
 
 
@@ -57,12 +58,14 @@ def activate(svc: Services, version: int) -> dict[str, Any]:
         row = s.get(RulebookRow, version)
         if row is None:
             raise NotFound(f"rulebook version {version} not found")
-        compile_rulebook(row.document, org_refs(s))  # the org may have changed since
-        _activate(s, row, svc.clock.now())
+        book = compile_rulebook(row.document, org_refs(s))  # the org may have changed since
+        _activate(s, row, book, svc.clock.now())
         return version_view(row)
 
 
-def _activate(s: Session, row: RulebookRow, now: Any) -> None:
+def _activate(s: Session, row: RulebookRow, book: Rulebook, now: Any) -> None:
+    # Rotation rows exist before the first lead, so intake only reads and locks them.
+    rotations.ensure_rows(s, rotations.pool_keys(book))
     s.execute(update(RulebookRow).where(RulebookRow.active.is_(True)).values(active=False))
     row.active = True
     row.activated_at = now

@@ -73,7 +73,7 @@ class TestLoad:
         [
             ("manager: boss@x.example", "manager: nobody@x.example", "teams.0.manager"),
             ("owner: ana@x.example", "owner: nobody@x.example", "accounts.0.owner"),
-            ("territories: [west]", "territories: [east]", "reps.1.territories"),
+            ("territories: [west]", "territories: [east]", "reps.1.territories.0"),
             ("team: france, method", "team: spain, method", "assign.team"),
         ],
         ids=["unknown-manager", "unknown-owner", "unknown-territory", "bad-rulebook"],

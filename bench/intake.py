@@ -1,0 +1,196 @@
+"""(b) HTTP intake against a real `leadflow serve` process on SQLite.
+
+Two runs on the same server:
+
+- latency at a fixed offered rate (open loop): lead i is due at start + i/rate and its
+  latency is counted from that due time, so a slow server cannot hide its queueing by
+  slowing the client down (no coordinated omission);
+- throughput flat out (closed loop): `concurrency` clients each send the next lead as soon
+  as the previous one is answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.stats import summary_ms
+
+REPO = Path(__file__).resolve().parent.parent
+LEADS_PATH = "/api/v1/leads"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[str]:
+    """`leadflow serve` on a free local port, with this database and admin token."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "LEADFLOW_DATABASE_URL": f"sqlite:///{db_path}",
+        "LEADFLOW_ADMIN_TOKEN": token,
+        "LEADFLOW_HOST": "127.0.0.1",
+        "LEADFLOW_PORT": str(port),
+        "LEADFLOW_LOG_LEVEL": "warning",  # no access log line per request
+    }
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "leadflow.cli.main", "serve"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_healthy(url, proc, log_path)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("server did not become healthy within 60 s")
+
+
+def _client(url: str, token: str, connections: int) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        timeout=60,
+    )
+
+
+async def _open_loop(
+    url: str, token: str, bodies: list[dict[str, Any]], rate: float, drain_s: float
+) -> dict[str, Any]:
+    async with _client(url, token, 256) as client:
+        loop = asyncio.get_running_loop()
+
+        async def send(body: dict[str, Any], due: float) -> tuple[float, int]:
+            response = await client.post(LEADS_PATH, json=body)
+            return loop.time() - due, response.status_code
+
+        start = loop.time() + 0.05
+        tasks = []
+        for i, body in enumerate(bodies):
+            due = start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(body, due)))
+        # An overloaded server would take unbounded time to drain its backlog: give up after
+        # `drain_s` and count what is still unanswered (the run then fails its target).
+        done, late = await asyncio.wait(tasks, timeout=drain_s)
+        for task in late:
+            task.cancel()
+        elapsed = loop.time() - start
+    results = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+    report = _report(results, elapsed)
+    report["errors"] += len(tasks) - len(results)
+    return report | {"offered_per_s": rate, "unanswered": len(late)}
+
+
+async def _closed_loop(
+    url: str, token: str, bodies: list[dict[str, Any]], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    pending = iter(bodies)
+    results: list[tuple[float, int]] = []
+    async with _client(url, token, concurrency) as client:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+
+        async def worker() -> None:
+            for body in pending:
+                t0 = loop.time()
+                response = await client.post(LEADS_PATH, json=body)
+                results.append((loop.time() - t0, response.status_code))
+                if loop.time() >= deadline:
+                    return
+
+        start = loop.time()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = loop.time() - start
+    return _report(results, elapsed) | {"concurrency": concurrency}
+
+
+def _report(results: list[tuple[float, int]], elapsed: float) -> dict[str, Any]:
+    ok = [latency for latency, code in results if code == 201]
+    return {
+        "sent": len(results),
+        "created": len(ok),
+        "errors": len(results) - len(ok),
+        "seconds": round(elapsed, 3),
+        "rows_per_s": round(len(ok) / elapsed, 1) if elapsed > 0 else 0.0,
+        "latency": summary_ms(ok),
+    }
+
+
+def measure_intake(
+    db_path: Path,
+    token: str,
+    bodies: list[dict[str, Any]],
+    *,
+    rate: float,
+    latency_seconds: float,
+    drain_seconds: float,
+    throughput_seconds: float,
+    concurrency: int,
+    warmup: int = 20,
+) -> dict[str, Any]:
+    """Warm up, then latency at `rate`, then throughput flat out with the remaining leads."""
+    at_rate_count = round(rate * latency_seconds)
+    warm, at_rate = bodies[:warmup], bodies[warmup : warmup + at_rate_count]
+    flat_out = bodies[warmup + at_rate_count :]
+    with running_server(db_path, token, db_path.with_suffix(".log")) as url:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+            for body in warm:
+                c.post(LEADS_PATH, json=body).raise_for_status()
+        latency = asyncio.run(_open_loop(url, token, at_rate, rate, drain_seconds))
+        throughput = asyncio.run(
+            _closed_loop(url, token, flat_out, concurrency, throughput_seconds)
+        )
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        decided = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
+    return {
+        "latency_at_rate": latency,
+        "throughput": throughput,
+        "warmup_leads": len(warm),
+        "stored_leads": stored,
+        "stored_decisions": decided,
+        "answered_leads": len(warm) + latency["created"] + throughput["created"],
+    }

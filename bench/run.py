@@ -1,0 +1,132 @@
+"""Run every measurement once, in a temporary directory, and assemble the results."""
+
+from __future__ import annotations
+
+import os
+import platform
+import secrets
+import shutil
+import sqlite3
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.baseline import measure_baseline
+from bench.decision import measure_decide, measure_route
+from bench.intake import measure_intake
+from bench.seed import seeded_database
+from bench.workload import leads
+from leadflow.services.context import Services
+from leadflow.store.db import Database
+
+DECISION_P99_MS = 1.0
+INTAKE_RATIO = 0.25
+INTAKE_P99_MS = 50.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    reps: int = 200
+    rules: int = 20
+    route_calls: int = 20_000
+    decide_calls: int = 2_000
+    baseline_rows: int = 1_500
+    rate: float = 200.0
+    latency_seconds: float = 15.0
+    drain_seconds: float = 20.0
+    throughput_seconds: float = 20.0
+    concurrency: int = 16
+    max_intake_per_s: int = 500  # leads generated for the flat-out run, per second
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    route_calls=3_000,
+    decide_calls=300,
+    baseline_rows=300,
+    latency_seconds=3.0,
+    drain_seconds=4.0,
+    throughput_seconds=4.0,
+)
+
+
+def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    count = 20 + round(sizes.rate * sizes.latency_seconds)
+    count += round(sizes.max_intake_per_s * sizes.throughput_seconds)
+    bodies = leads(count, prefix="bench")
+    with tempfile.TemporaryDirectory(prefix="leadflow-bench-", dir=workdir) as tmp:
+        folder = Path(tmp)
+        seeded = seeded_database(folder / "seed.db", reps=sizes.reps, rules=sizes.rules)
+        seeded.db.dispose()  # closing the last connection folds the WAL into the file
+        for name in ("decide.db", "intake.db"):
+            shutil.copy(folder / "seed.db", folder / name)
+        # (a) in process, on its own copy (the server must not share its caches).
+        svc = Services(Database(f"sqlite:///{folder / 'decide.db'}"))
+        try:
+            route = measure_route(svc, bodies[:500], sizes.route_calls)
+            decide = measure_decide(svc, bodies[:500], sizes.decide_calls)
+        finally:
+            svc.db.dispose()
+        # (b) baseline before and after the intake run: the disk is shared with whatever
+        # else runs on the machine, so the ratio uses the faster of the two (conservative).
+        before = measure_baseline(folder / "baseline.db", bodies, sizes.baseline_rows)
+        intake = measure_intake(
+            folder / "intake.db",
+            secrets.token_urlsafe(24),
+            bodies,
+            rate=sizes.rate,
+            latency_seconds=sizes.latency_seconds,
+            drain_seconds=sizes.drain_seconds,
+            throughput_seconds=sizes.throughput_seconds,
+            concurrency=sizes.concurrency,
+        )
+        after = measure_baseline(folder / "baseline.db", bodies, sizes.baseline_rows)
+    baseline_rate = max(before["rows_per_s"], after["rows_per_s"])
+    ratio = intake["throughput"]["rows_per_s"] / baseline_rate if baseline_rate else 0.0
+    results: dict[str, Any] = {
+        "mode": mode,
+        "started_at": started.isoformat(timespec="seconds"),
+        "duration_s": 0.0,
+        "machine": machine(),
+        "sizes": asdict(sizes),
+        "decision": {"route": route, "decide": decide},
+        "baseline": {"before": before, "after": after, "rows_per_s": baseline_rate},
+        "intake": intake,
+        "ratio_intake_to_baseline": round(ratio, 3),
+    }
+    results["targets"] = targets(results)
+    results["duration_s"] = round(time.perf_counter() - t0, 1)
+    return results
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    route_p99 = results["decision"]["route"]["p99_ms"]
+    at_rate = results["intake"]["latency_at_rate"]
+    intake_p99 = at_rate["latency"].get("p99_ms", float("inf"))
+    ratio = results["ratio_intake_to_baseline"]
+    return [
+        _target("decision p99 (route, 20 rules, 200 reps)", f"≤ {DECISION_P99_MS} ms",
+                route_p99, route_p99 <= DECISION_P99_MS),
+        _target("intake throughput / baseline rows/s", f"≥ {INTAKE_RATIO:.0%}",
+                ratio, ratio >= INTAKE_RATIO),
+        _target(f"intake p99 at {at_rate['offered_per_s']:g} leads/s", f"≤ {INTAKE_P99_MS} ms",
+                intake_p99, intake_p99 <= INTAKE_P99_MS and at_rate["errors"] == 0),
+    ]  # fmt: skip
+
+
+def _target(name: str, target: str, measured: float, ok: bool) -> dict[str, Any]:
+    return {"name": name, "target": target, "measured": measured, "pass": bool(ok)}
