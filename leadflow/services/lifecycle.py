@@ -146,3 +146,37 @@ def patch_lead(
         )
         reassign.reroute_if_asked(svc, s, lead, changed, now, actor=actor)
         return lead_view(lead)
+
+
+# ---------------------------------------------------------------- routing hooks
+
+
+def before_routing(s: Session, doc: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """Dedup, then enrich, then score — the order of the design: a duplicate is merged
+    before any work is spent on it, and the score sees the enriched fields."""
+    from leadflow.services import dedup, enrichment, lifecycle_config, scoring
+
+    spec, document = lifecycle_config.active(s)
+    notes: list[dict[str, Any]] = doc.setdefault("_trace", [])
+    free_mail = enrichment.free_mail_domains(document)
+    found = dedup.find_duplicate(s, doc, spec.dedup, free_mail, now)
+    if found is not None:
+        lead, key = found
+        return dedup.merge(s, lead, key, doc, now)
+    if spec.enrichment.enabled:
+        enrichment.enrich(s, doc, spec.enrichment, free_mail, notes)
+    if spec.scoring.enabled:
+        scoring.score_lead(s, doc, spec.scoring, notes)
+    return None
+
+
+def after_decision(
+    s: Session, lead: LeadRow, decision: Any, result: Any, org: Any, now: datetime
+) -> None:
+    """A new lead claims its identity keys; an assignment starts its SLA timer."""
+    from leadflow.services import dedup, enrichment, lifecycle_config, sla
+
+    spec, document = lifecycle_config.active(s)
+    if decision.kind == "route":
+        dedup.claim_keys(s, lead, spec.dedup, enrichment.free_mail_domains(document), now)
+    sla.on_decision(s, lead, decision, org, spec.sla, now)

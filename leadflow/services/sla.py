@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -22,3 +23,9 @@ def on_status_change(s: Session, lead: LeadRow, before: str, now: datetime) -> N
         .where(SlaTimerRow.lead_id == lead.id, SlaTimerRow.state == "pending")
         .values(state=state, resolved_at=now)
     )
+
+
+def on_decision(
+    s: Session, lead: LeadRow, decision: Any, org: Any, spec: Any, now: datetime
+) -> None:
+    """Start the SLA timer of an assignment (filled in by the SLA step)."""
