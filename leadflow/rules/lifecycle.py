@@ -90,7 +90,8 @@ class FactorSpec(_Strict):
 
 class ScoringSpec(_Strict):
     enabled: bool = True
-    model: Literal["points", "trained"] = "points"
+    # auto: the trained model activated with `leadflow score train --activate`, else points
+    model: Literal["auto", "points", "trained"] = "auto"
     keep_given_score: bool = True
     factors: list[FactorSpec] | None = None
 

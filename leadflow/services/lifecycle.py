@@ -131,6 +131,8 @@ def patch_lead(
         if not changed:
             return lead_view(lead)
         notes: list[dict[str, Any]] = []
+        if "score" in changed:
+            data.pop("scoring", None)  # a score set by hand is kept, not recomputed
         scoring.rescore(s, data, notes)
         lead.data = data
         lead.email, lead.phone, lead.score = data.get("email"), data.get("phone"), data.get("score")
