@@ -11,9 +11,9 @@ where a manager will ask "why?" later (lost, disqualified, recycled).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from leadflow.domain.model import OPEN_STATUSES, LeadStatus
+from leadflow.domain.model import OPEN_STATUSES, LeadStatus, Org
 
 S = LeadStatus
 
@@ -92,3 +92,12 @@ def next_statuses(current: str) -> list[str]:
     except ValueError:
         return []
     return sorted(s.value for s in ALLOWED[cur] - SET_BY_ROUTING)
+
+
+def excluding(org: Org, rep_ids: frozenset[int]) -> Org:
+    """The organisation without some reps (previous owners): the same routing rules then
+    pick the next eligible rep; nothing about eligibility is re-implemented."""
+    if not rep_ids:
+        return org
+    reps = {rid: rep for rid, rep in org.reps.items() if rid not in rep_ids}
+    return replace(org, reps=reps)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadflow.domain.eligibility import local_time
+from leadflow.domain.lifecycle import excluding
 from leadflow.domain.matching import (
     FREE_MAIL_DOMAINS,
     lead_domains,
@@ -133,12 +134,19 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
 
 
 def decide(
-    svc: Services, s: Session, doc: dict[str, Any], now: datetime, *, lock: bool
+    svc: Services,
+    s: Session,
+    doc: dict[str, Any],
+    now: datetime,
+    *,
+    lock: bool,
+    exclude: frozenset[int] = frozenset(),
 ) -> tuple[RoutingResult, dict[str, Any], Org, dict[int, RepLoadRow], dict[str, RotationRow], int]:
-    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing."""
+    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing.
+    `exclude`: reps that may not get the lead (its previous owners, on reassignment)."""
     started = time.perf_counter_ns()
     meta = read_meta(s)
-    org = load_org(svc, s, meta.get(ORG_REVISION, 0), now)
+    org = excluding(load_org(svc, s, meta.get(ORG_REVISION, 0), now), exclude)
     book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
     need = needs(book, ctx, org, now)
