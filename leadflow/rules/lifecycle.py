@@ -45,13 +45,21 @@ def _condition(raw: dict[str, Any] | None) -> dict[str, Any] | None:
     return raw
 
 
+DedupKey = Literal["email", "phone", "domain"]
+
+
+def _default_keys() -> list[DedupKey]:
+    # Not `domain`: two colleagues at one company are two people.
+    return ["email", "phone"]
+
+
 class DedupSpec(_Strict):
     """Which identities make two submissions the same lead, and what to do then."""
 
-    enabled: bool = True
-    keys: list[Literal["email", "phone", "domain"]] = Field(
-        default_factory=lambda: ["email", "phone"], max_length=3
-    )
+    # Off unless the rulebook turns it on: existing integrations that send one person
+    # several times keep getting one lead per submission until they opt in.
+    enabled: bool = False
+    keys: list[DedupKey] = Field(default_factory=_default_keys, max_length=3)
     # gmail-style tags: jane+promo@x.com is jane@x.com
     strip_plus_addressing: bool = True
     # Only a lead still in play absorbs a duplicate; a closed one lets a new lead in.

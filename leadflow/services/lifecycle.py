@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadflow.domain import lifecycle
+from leadflow.domain.model import LeadStatus
 from leadflow.errors import Conflict, NotFound, ValidationError
 from leadflow.services.context import Services
 from leadflow.services.decisions import record
@@ -54,7 +55,7 @@ def transition(
     verdict = lifecycle.check(lead.status, status, reason)
     if not verdict.allowed:
         # Unknown status or missing reason: bad input; a legal status at the wrong time: 409.
-        if status not in {s.value for s in lifecycle.LeadStatus}:
+        if status not in {s.value for s in LeadStatus}:
             raise ValidationError(verdict.reason, field="status")
         if "reason is required" in verdict.reason:
             raise ValidationError(verdict.reason, field="reason")
@@ -64,7 +65,7 @@ def transition(
     lead.status = status
     if lifecycle.releases_capacity(before, status) and owner is not None:
         release_open(s, owner)
-    if status == lifecycle.LeadStatus.RECYCLED:
+    if status == LeadStatus.RECYCLED:
         # Returned to marketing: nobody owns it any more.
         lead.owner_rep_id = None
         lead.queue = None

@@ -11,6 +11,8 @@ from leadflow.services import dedup, lifecycle, routing
 from leadflow.services.context import Services
 from tests.integration.lifecycle.conftest import activate, add_lead, make_org
 
+DEDUP = {"dedup": {"enabled": True}}
+
 
 def _touches(svc: Services, lead_id: int) -> list[dict[str, object]]:
     with svc.db.read() as s:
@@ -21,7 +23,7 @@ class TestDedup:
     def test_same_email_other_case_and_plus_tag_is_merged(self, svc: Services) -> None:
         """The second submission becomes a touch on the first lead; the owner keeps it."""
         make_org(svc)
-        activate(svc)
+        activate(svc, DEDUP)
         first = add_lead(svc, email="jane@acme.com", first_name="Jane")
         second = add_lead(svc, email="JANE+webinar@Acme.com", source="webinar")
         assert second["id"] == first["id"]
@@ -35,14 +37,14 @@ class TestDedup:
 
     def test_plus_tags_are_distinct_when_configured(self, svc: Services) -> None:
         make_org(svc)
-        activate(svc, {"dedup": {"strip_plus_addressing": False}})
+        activate(svc, {"dedup": {"enabled": True, "strip_plus_addressing": False}})
         a = add_lead(svc, email="jane@acme.com")
         b = add_lead(svc, email="jane+2@acme.com")
         assert a["id"] != b["id"]
 
     def test_same_phone_in_other_formats_is_merged(self, svc: Services) -> None:
         make_org(svc)
-        activate(svc)
+        activate(svc, DEDUP)
         a = add_lead(svc, phone="+33 1 42 68 53 00")
         b = add_lead(svc, phone="01.42.68.53.00", company={"country": "FR"})
         c = add_lead(svc, phone="0033142685300")
@@ -52,7 +54,7 @@ class TestDedup:
     def test_closed_lead_does_not_absorb_a_new_request(self, svc: Services) -> None:
         """A lost lead asking again is a new lead (new intent), and it owns the key now."""
         make_org(svc)
-        activate(svc)
+        activate(svc, DEDUP)
         a = add_lead(svc, email="jane@acme.com")
         lifecycle.change_status(svc, a["id"], "lost", "no budget")
         b = add_lead(svc, email="jane@acme.com")
@@ -61,7 +63,7 @@ class TestDedup:
 
     def test_company_domain_key_when_configured(self, svc: Services) -> None:
         make_org(svc)
-        activate(svc, {"dedup": {"keys": ["email", "domain"]}})
+        activate(svc, {"dedup": {"enabled": True, "keys": ["email", "domain"]}})
         a = add_lead(svc, email="jane@acme.com")
         b = add_lead(svc, email="bob@acme.com")
         c = add_lead(svc, email="x@gmail.com")
@@ -69,15 +71,16 @@ class TestDedup:
         assert a["id"] == b["id"]
         assert c["id"] != d["id"]  # a free-mail domain is nobody's company
 
-    def test_dedup_can_be_disabled(self, svc: Services) -> None:
+    def test_dedup_is_off_unless_the_rulebook_turns_it_on(self, svc: Services) -> None:
+        """Off by default: sending the same person twice makes two leads, as before."""
         make_org(svc)
-        activate(svc, {"dedup": {"enabled": False}})
+        activate(svc)
         assert add_lead(svc, email="j@acme.com")["id"] != add_lead(svc, email="j@acme.com")["id"]
 
     def test_concurrent_duplicates_make_one_lead(self, svc: Services) -> None:
         """Eight threads submit the same person at once: one lead, seven touches."""
         make_org(svc)
-        activate(svc)
+        activate(svc, DEDUP)
         barrier = threading.Barrier(8)
         ids: list[int] = []
         errors: list[BaseException] = []
@@ -103,7 +106,7 @@ class TestDedup:
         self, svc: Services, api: httpx.Client
     ) -> None:
         make_org(svc)
-        activate(svc)
+        activate(svc, DEDUP)
         body = {"email": "jane@acme.com", "company": {"country": "FR"}}
         r1 = api.post("/api/v1/leads", json=body)
         r2 = api.post("/api/v1/leads", json={**body, "email": "JANE@acme.com"})

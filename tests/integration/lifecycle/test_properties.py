@@ -42,7 +42,7 @@ class TestProperties:
     ) -> None:
         if not svc.extras.get("ready"):
             make_org(svc)
-            activate(svc, {"dedup": {"enabled": False}})
+            activate(svc)
             svc.extras["ready"] = True
         lead = add_lead(svc)
         status = lead["status"]
@@ -74,7 +74,7 @@ class TestProperties:
     ) -> None:
         if not svc.extras.get("ready"):
             make_org(svc)
-            activate(svc)
+            activate(svc, {"dedup": {"enabled": True}})
             svc.extras["ready"] = True
         for name, tag, upper, close in subs:
             email = f"{name}{tag}@Acme.example"
