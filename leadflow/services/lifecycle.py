@@ -118,7 +118,8 @@ def patch_lead(
     actor: str = "api",
     rep_id: int | None = None,
 ) -> dict[str, Any]:
-    """Change a lead's fields; re-score, and re-route when the rulebook asks for it."""
+    """Change a lead's fields; re-score, and re-route when the rulebook asks for it.
+    A rep's edit (`rep_id` set) never re-routes: a rep cannot shed a lead by editing it."""
     from leadflow.services import reassign, scoring
 
     now = svc.clock.now()
@@ -147,7 +148,8 @@ def patch_lead(
             actor=actor,
             trace=trace,
         )
-        reassign.reroute_if_asked(svc, s, lead, changed, now, actor=actor)
+        if rep_id is None:
+            reassign.reroute_if_asked(svc, s, lead, changed, now, actor=actor)
         return lead_view(lead)
 
 

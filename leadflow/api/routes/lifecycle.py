@@ -55,6 +55,9 @@ def patch_lead(lead_id: int, body: LeadPatch, svc: SvcDep, principal: AnyUser) -
     """Change lead fields; re-routes when the rulebook's `lifecycle.reroute.on_change` asks."""
     if "external_id" in body.model_fields_set:
         raise ValidationError("external_id cannot be changed", field="external_id")
+    if not principal.is_staff and "score" in body.model_fields_set:
+        # Scores decide routing and SLAs: a rep may not grade their own leads.
+        raise Forbidden("a rep may not change a lead's score")
     patch = body.model_dump(include=body.model_fields_set)
     if "company" in patch:
         patch["company"] = body.company.model_dump(include=body.company.model_fields_set)

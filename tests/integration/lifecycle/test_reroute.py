@@ -148,3 +148,20 @@ class TestManualReassign:
         lead = add_lead(svc)
         r = api.post(f"/api/v1/leads/{lead['id']}/reassign", json={"rep_id": 1})
         assert r.status_code == 422 and "reason" in r.text
+
+
+class TestRepEdits:
+    def test_a_rep_edit_never_reroutes_and_cannot_set_the_score(
+        self, svc: Services, api: httpx.Client
+    ) -> None:
+        """Anti-gaming: a rep cannot shed a lead (or grade it) by editing it."""
+        make_org(svc)
+        _dach(svc)
+        activate(svc, {"reroute": {"on_change": ["company.country"]}}, **TWO_TEAMS)
+        lead = add_lead(svc, company={"country": "FR"})
+        client = rep_client(api, svc, lead["owner_rep_id"])
+        url = f"/api/v1/leads/{lead['id']}"
+        r = client.patch(url, json={"company": {"country": "DE"}})
+        assert r.status_code == 200, r.text
+        assert r.json()["owner_rep_id"] == lead["owner_rep_id"]
+        assert client.patch(url, json={"score": 99}).status_code == 403

@@ -213,3 +213,28 @@ class TestSlaForReal:
         assert sum(handled) == 6
         for lead in leads:
             assert _kinds(svc, lead["id"]).count("sla_reassign") == 1
+
+
+class TestWorkerProcess:
+    def test_leadflow_worker_once_handles_the_breach(self, database: Database) -> None:
+        """The real `leadflow worker --once` in its own process, on the real clock."""
+        import os
+        import subprocess
+        import sys
+
+        svc = Services(database)
+        make_org(svc)
+        activate(svc, _sla(policies=[{"name": "fast", "within": "1s"}], default=None))
+        lead = add_lead(svc, score=80)
+        time.sleep(1.2)
+        env = {**os.environ, "LEADFLOW_DATABASE_URL": database.url}
+        done = subprocess.run(
+            [sys.executable, "-m", "leadflow.cli.main", "worker", "--once"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "'sla': 1" in done.stdout
+        assert routing.get_decisions(svc, lead["id"])[-1]["kind"] == "sla_reassign"
