@@ -233,7 +233,11 @@ class LeadIn(Strict):
             return None
         company = info.data.get("company")
         country = company.country if isinstance(company, CompanyIn) else None
-        return to_e164(value, country)
+        try:
+            return to_e164(value, country)
+        except ValueError:
+            # Kept as given: enrichment flags it (and refuses it if the rulebook says so).
+            return value
 
 
 def to_e164(value: str, country: str | None = None) -> str:

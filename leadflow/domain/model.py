@@ -28,6 +28,8 @@ class LeadStatus(StrEnum):
     QUALIFIED = "qualified"
     WON = "won"
     LOST = "lost"
+    DISQUALIFIED = "disqualified"
+    RECYCLED = "recycled"  # returned to marketing, with a reason
     REJECTED = "rejected"
 
 

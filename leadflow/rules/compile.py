@@ -28,6 +28,7 @@ from leadflow.domain.rulebook import (
 )
 from leadflow.errors import RulebookError
 from leadflow.rules.conditions import ConditionError, parse_condition
+from leadflow.rules.lifecycle import LifecycleSpec
 
 MAX_RULES = 500
 MAX_DOCUMENT_BYTES = 1_000_000
@@ -93,6 +94,7 @@ class RulebookSpec(_Strict):
     fallback: ActionSpec
     free_mail_domains: list[str] = Field(default_factory=list)
     description: str = ""
+    lifecycle: LifecycleSpec | None = None  # dedup, enrichment, scoring, SLAs (lifecycle.md)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ LEAD_ROOTS = {
     "account",
     "territory",
     "email_domain",
+    "enrichment",
 }
 COMPANY_FIELDS = {"name", "domain", "size", "industry", "country", "state", "region", "postcode"}
 ACCOUNT_FIELDS = {"matched", "id", "name", "strategic", "owner_rep_id", "team"}

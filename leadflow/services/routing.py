@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from leadflow.domain.eligibility import local_time
+from leadflow.domain.lifecycle import excluding
 from leadflow.domain.matching import (
     FREE_MAIL_DOMAINS,
     lead_domains,
@@ -137,12 +138,19 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
 
 
 def decide(
-    svc: Services, s: Session, doc: dict[str, Any], now: datetime, *, lock: bool
+    svc: Services,
+    s: Session,
+    doc: dict[str, Any],
+    now: datetime,
+    *,
+    lock: bool,
+    exclude: frozenset[int] = frozenset(),
 ) -> tuple[RoutingResult, dict[str, Any], Org, dict[int, RepLoadRow], dict[str, RotationRow], int]:
-    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing."""
+    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing.
+    `exclude`: reps that may not get the lead (its previous owners, on reassignment)."""
     started = time.perf_counter_ns()
     meta = read_meta(s)
-    org = load_org(svc, s, meta.get(ORG_REVISION, 0), now)
+    org = excluding(load_org(svc, s, meta.get(ORG_REVISION, 0), now), exclude)
     book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
     stages = needs_by_rule(book, ctx, org, now)
