@@ -19,9 +19,9 @@ from leadflow.testing.server import running
 @pytest.fixture
 def client(svc: Services) -> Iterator[httpx.Client]:
     """A real uvicorn server over the test database."""
-    with running(create_app(Settings(database_url=svc.db.url), svc)) as url:
-        with httpx.Client(base_url=url, timeout=10) as http:
-            yield http
+    app = create_app(Settings(database_url=svc.db.url), svc)
+    with running(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        yield http
 
 
 def _auth(svc: Services, role: Role, rep_id: int | None = None) -> dict[str, str]:
