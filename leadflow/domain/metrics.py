@@ -135,3 +135,18 @@ class Spread:
             min=min(values) if values else None,
             max=max(values) if values else None,
         )
+
+
+def lorenz_curve(values: Sequence[float]) -> list[tuple[float, float]]:
+    """Points of the Lorenz curve: (share of reps, share of the total they hold), from
+    the smallest holder up, starting at (0, 0) and ending at (1, 1). The Gini
+    coefficient is twice the area between this curve and the diagonal."""
+    n, total = len(values), math.fsum(values)
+    if n == 0 or total == 0:
+        return [(0.0, 0.0), (1.0, 1.0)]
+    points = [(0.0, 0.0)]
+    running = 0.0
+    for i, x in enumerate(sorted(values), start=1):
+        running += x
+        points.append((i / n, running / total))
+    return points

@@ -36,6 +36,7 @@ class WebSessionRow(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    client: Mapped[str] = mapped_column(String(200), default="")
 
 
 class LoginAttemptRow(Base):

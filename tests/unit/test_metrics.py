@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -13,6 +14,7 @@ from leadflow.domain.metrics import (
     cherry_picking_index,
     gini,
     histogram,
+    lorenz_curve,
     mean,
     percentile,
     percentiles,
@@ -167,3 +169,16 @@ class TestHistogramAndSpread:
         s = Spread.of([1, 3])
         assert (s.total, s.mean, s.min, s.max, s.std_dev) == (4, 2, 1, 3, 1)
         assert s.gini == pytest.approx(0.25)
+
+
+class TestLorenz:
+    def test_points_by_hand(self) -> None:
+        """[3, 1]: the smaller half holds a quarter → (0,0), (0.5,0.25), (1,1)."""
+        assert lorenz_curve([3, 1]) == [(0.0, 0.0), (0.5, 0.25), (1.0, 1.0)]
+
+    @given(counts)
+    def test_gini_is_twice_the_area_above_the_curve(self, values: list[int]) -> None:
+        """G = 1 - 2 * area under the Lorenz curve (trapezoids)."""
+        pts = lorenz_curve(values)
+        area = sum((x2 - x1) * (y1 + y2) / 2 for (x1, y1), (x2, y2) in itertools.pairwise(pts))
+        assert 1 - 2 * area == pytest.approx(gini(values), abs=1e-9)
