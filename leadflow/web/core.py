@@ -42,6 +42,8 @@ class NavItem:
     href: str
     roles: tuple[Role, ...]
     order: int = 50
+    needs_rep: bool = False
+    """Only for users who are a rep (e.g. "My leads")."""
 
 
 class LoginRequired(Exception):
@@ -49,9 +51,17 @@ class LoginRequired(Exception):
 
 
 class PageForbidden(Exception):
+    status_code = 403
+    title = "Not allowed"
+
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class PageNotFound(PageForbidden):
+    status_code = 404
+    title = "Not found"
 
 
 def _identity(request: Request) -> WebIdentity:
@@ -128,7 +138,12 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     role = who.principal.role if who else None
-    nav = [n for n in request.app.state.web_nav if role in n.roles]
+    rep_id = who.principal.rep_id if who else None
+    nav = [
+        n
+        for n in request.app.state.web_nav
+        if role in n.roles and (rep_id is not None or not n.needs_rep)
+    ]
     ctx = {
         "who": who,
         "principal": who.principal if who else None,
