@@ -133,13 +133,22 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
 
 
 def decide(
-    svc: Services, s: Session, doc: dict[str, Any], now: datetime, *, lock: bool
+    svc: Services,
+    s: Session,
+    doc: dict[str, Any],
+    now: datetime,
+    *,
+    lock: bool,
+    book: Rulebook | None = None,
 ) -> tuple[RoutingResult, dict[str, Any], Org, dict[int, RepLoadRow], dict[str, RotationRow], int]:
-    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing."""
+    """Load what the decision needs (locking it when `lock`), then decide. Writes nothing.
+
+    `book` replaces the active rulebook (a draft being dry-run in the editor)."""
     started = time.perf_counter_ns()
     meta = read_meta(s)
     org = load_org(svc, s, meta.get(ORG_REVISION, 0), now)
-    book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
+    if book is None:
+        book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
     need = needs(book, ctx, org, now)
     rotations = _lock_rotations(s, need.pool_keys, lock)
@@ -303,12 +312,13 @@ def release_open(s: Session, rep_id: int) -> None:
     )
 
 
-def dry_run(svc: Services, data: LeadIn) -> dict[str, Any]:
-    """Where would this lead go, and why? Nothing is stored or locked."""
+def dry_run(svc: Services, data: LeadIn, *, book: Rulebook | None = None) -> dict[str, Any]:
+    """Where would this lead go, and why? Nothing is stored or locked. `book`: a draft
+    rulebook to try instead of the active one."""
     doc = lead_document(data)
     now = svc.clock.now()
     with svc.db.read() as s:
-        result, ctx, org, _, _, elapsed_us = decide(svc, s, doc, now, lock=False)
+        result, ctx, org, _, _, elapsed_us = decide(svc, s, doc, now, lock=False, book=book)
     out = result.outcome
     owner = org.reps.get(out.rep_id) if out.rep_id is not None else None
     return {

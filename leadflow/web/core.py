@@ -129,6 +129,12 @@ def field(form: FormData, name: str, *, max_length: int = 1000) -> str:
     return value.strip()[:max_length] if isinstance(value, str) else ""
 
 
+def secret(form: FormData, name: str, *, max_length: int = 1100) -> str:
+    """A password field: bounded but not stripped (spaces may be part of it)."""
+    value = form.get(name)
+    return value[:max_length] if isinstance(value, str) else ""
+
+
 def render(
     request: Request,
     template: str,

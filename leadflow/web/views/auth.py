@@ -17,6 +17,7 @@ from leadflow.web.core import (
     Viewer,
     field,
     render,
+    secret,
     see_other,
 )
 
@@ -57,9 +58,8 @@ def _set_session(response: Response, value: str, secure: bool) -> None:
 
 async def _checked_login_form(request: Request) -> dict[str, str]:
     form = await request.form()
-    values = {
-        k: field(form, k, max_length=1100) for k in ("csrf", "email", "password", "token", "next")
-    }
+    values = {k: field(form, k, max_length=1100) for k in ("csrf", "email", "token", "next")}
+    values["password"] = secret(form, "password")
     expected = request.cookies.get(LOGIN_CSRF)
     if not expected or not websessions.csrf_matches(expected, values["csrf"]):
         raise PageForbidden("the sign-in form's security token is missing or stale; reload")
