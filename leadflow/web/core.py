@@ -199,8 +199,8 @@ def install(app: FastAPI) -> None:
             request,
             "error.html",
             who,
-            {"title": "Not allowed", "message": exc.message},
-            status_code=403,
+            {"title": exc.title, "message": exc.message},
+            status_code=exc.status_code,
         )
 
     app.add_exception_handler(LoginRequired, login_required)

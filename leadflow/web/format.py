@@ -24,7 +24,7 @@ def percent(share: float | None) -> str:
 
 
 def number(value: float | None, digits: int = 0) -> str:
-    if value is None:
+    if not isinstance(value, int | float):  # None, or a field the lead does not have
         return "—"
     return f"{value:,.{digits}f}".replace(",", " ")
 
