@@ -115,7 +115,13 @@ class TestRulebookEditor:
     def test_error_shown_at_its_line_and_nothing_activated(self, world: World) -> None:
         """An unknown team on line 4 → 422 'Line 4', the active version is unchanged."""
         before = rulebooks.get_active(world.svc)["version"]
-        bad = "rules:\n  - name: x\n    when: {score: {gte: 1}}\n    assign: {team: nope, method: round_robin}\nfallback: {queue: q}\n"
+        bad = (
+            "rules:\n"
+            "  - name: x\n"
+            "    when: {score: {gte: 1}}\n"
+            "    assign: {team: nope, method: round_robin}\n"
+            "fallback: {queue: q}\n"
+        )
         status, html = self._post(world, "activate", bad)
         assert status == 422 and "Line 4:" in html and "unknown team" in html
         assert 'data-error-line="4"' in html
