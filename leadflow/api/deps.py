@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from leadflow.errors import Forbidden
+from leadflow.services import websessions
 from leadflow.services.auth import Principal, Role, authenticate
 from leadflow.services.context import Services
 
@@ -29,12 +30,27 @@ def bearer(request: Request) -> str | None:
     return request.cookies.get("leadflow_session") or None
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def current_principal(request: Request, svc: SvcDep) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     admin = request.app.state.settings.admin_token
-    principal = authenticate(svc, bearer(request), admin.get_secret_value() if admin else None)
+    admin_token = admin.get_secret_value() if admin else None
+    token = bearer(request)
+    if token and token.startswith(websessions.SESSION_PREFIX):
+        # A signed-in browser calling the API: its session cookie, and for a change the
+        # page's CSRF token in `X-CSRF-Token` (a cookie alone could be a forged request).
+        who = websessions.identify(svc, token, admin_token)
+        if request.method not in SAFE_METHODS and not websessions.csrf_matches(
+            who.csrf, request.headers.get("x-csrf-token")
+        ):
+            raise Forbidden("missing or wrong X-CSRF-Token header for a session-cookie request")
+        principal = who.principal
+    else:
+        principal = authenticate(svc, token, admin_token)
     request.state.principal = principal
     return principal
 

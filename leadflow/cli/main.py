@@ -102,7 +102,12 @@ def demo(
     host = host or settings.host
     port = port or settings.port
     out.print(f"\n[bold]leadflow demo[/bold] on http://{host}:{port}/")
-    out.print(f"Sign in with this admin token: [bold]{token}[/bold]")
+    out.print("Sign in at /login with one of these (passwords are new at every start):")
+    from leadflow.demo.users import ensure_demo_users
+
+    for email, role, password in ensure_demo_users(svc):
+        out.print(f"  {role:<8} [bold]{email}[/bold]  password [bold]{password}[/bold]")
+    out.print(f"or with this admin API token: [bold]{token}[/bold]")
     out.print(f"API docs: http://{host}:{port}/docs · database: {url}\n")
     stop = threading.Event()
     if rate > 0:

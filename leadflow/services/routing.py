@@ -145,13 +145,17 @@ def decide(
     *,
     lock: bool,
     exclude: frozenset[int] = frozenset(),
+    book: Rulebook | None = None,
 ) -> tuple[RoutingResult, dict[str, Any], Org, dict[int, RepLoadRow], dict[str, RotationRow], int]:
     """Load what the decision needs (locking it when `lock`), then decide. Writes nothing.
-    `exclude`: reps that may not get the lead (its previous owners, on reassignment)."""
+
+    `exclude`: reps that may not get the lead (its previous owners, on reassignment).
+    `book` replaces the active rulebook (a draft being dry-run in the editor)."""
     started = time.perf_counter_ns()
     meta = read_meta(s)
     org = excluding(load_org(svc, s, meta.get(ORG_REVISION, 0), now), exclude)
-    book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
+    if book is None:
+        book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
     stages = needs_by_rule(book, ctx, org, now)
     # Most leads are decided by the first rule that applies, so load that rule's state
@@ -333,12 +337,13 @@ def release_open(s: Session, rep_id: int) -> None:
     )
 
 
-def dry_run(svc: Services, data: LeadIn) -> dict[str, Any]:
-    """Where would this lead go, and why? Nothing is stored or locked."""
+def dry_run(svc: Services, data: LeadIn, *, book: Rulebook | None = None) -> dict[str, Any]:
+    """Where would this lead go, and why? Nothing is stored or locked. `book`: a draft
+    rulebook to try instead of the active one."""
     doc = lead_document(data)
     now = svc.clock.now()
     with svc.db.read() as s:
-        result, ctx, org, _, _, elapsed_us = decide(svc, s, doc, now, lock=False)
+        result, ctx, org, _, _, elapsed_us = decide(svc, s, doc, now, lock=False, book=book)
     out = result.outcome
     owner = org.reps.get(out.rep_id) if out.rep_id is not None else None
     return {
