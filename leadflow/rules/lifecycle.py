@@ -75,7 +75,9 @@ class EnrichmentSpec(_Strict):
     timezone: bool = True
     language_from_country: bool = True
     languages: dict[str, str] = Field(default_factory=dict, description="country → language")
-    require_valid_phone: bool = False
+    # The intake contract: an invalid phone is a 422 naming `phone`. Teams whose web forms
+    # collect free text may turn this off to keep such leads (the phone is then flagged).
+    require_valid_phone: bool = True
 
 
 class BandSpec(_Strict):

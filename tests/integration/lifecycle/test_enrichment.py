@@ -102,17 +102,17 @@ class TestEnrichmentBeforeRouting:
         assert add_lead(svc, email="joe@gmail.com")["enrichment"]["free_mail"] is True
         assert add_lead(svc, email="joe@acme.com")["enrichment"]["free_mail"] is False
 
-    def test_unparseable_phone_is_kept_and_flagged(self, svc: Services) -> None:
+    def test_unparseable_phone_is_kept_and_flagged_when_allowed(self, svc: Services) -> None:
         make_org(svc)
-        activate(svc)
+        activate(svc, {"enrichment": {"require_valid_phone": False}})
         lead = add_lead(svc, phone="call after 5pm")
         assert "phone" not in lead
         assert lead["enrichment"]["phone_raw"] == "call after 5pm"
         assert lead["enrichment"]["phone_flag"] == "unparseable"
 
-    def test_rulebook_may_require_a_valid_phone(self, svc: Services) -> None:
+    def test_an_invalid_phone_is_refused_by_default(self, svc: Services) -> None:
         make_org(svc)
-        activate(svc, {"enrichment": {"require_valid_phone": True}})
+        activate(svc)
         with pytest.raises(ValidationError) as info:
             add_lead(svc, phone="12")
         assert info.value.field == "phone"
