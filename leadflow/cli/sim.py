@@ -61,5 +61,81 @@ def _progress() -> Progress:
     )
 
 
+def simulate(
+    leads: Annotated[Path, typer.Option("--leads", help="History CSV (see demo-data)")],
+    org: Annotated[Path, typer.Option("--org", help="org.yaml (as for `leadflow load`)")],
+    rulebook: Annotated[
+        list[Path], typer.Option("--rulebook", help="A rulebook to compare (2 or more)")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the report")] = Path(
+        "report"
+    ),
+    seed: Annotated[int, typer.Option(help="Same seed, same report")] = 7,
+    runs: Annotated[int, typer.Option(min=1, max=100, help="Seeded runs per rulebook")] = 3,
+    sla_minutes: Annotated[float, typer.Option(min=1, help="First-contact SLA")] = 60.0,
+    reassign_after_hours: Annotated[
+        float, typer.Option(min=0, help="Reassign an uncalled lead after this (0: never)")
+    ] = 24.0,
+) -> None:
+    """Replay a lead history under competing rulebooks; write report.json + report.html."""
+    from leadflow.errors import LeadflowError
+    from leadflow.sim import report as report_mod
+    from leadflow.sim.engine import SimConfig
+    from leadflow.sim.leads import read_csv
+    from leadflow.sim.runner import calibrate_from
+    from leadflow.sim.runner import simulate as run
+    from leadflow.sim.world import load_world
+
+    if len(rulebook) < 2:
+        err.print("[red]error:[/red] give at least two --rulebook files to compare")
+        raise typer.Exit(code=2)
+    for path in (leads, org, *rulebook):
+        if not path.exists():
+            err.print(f"[red]error:[/red] {path}: no such file")
+            raise typer.Exit(code=2)
+    names = _names(rulebook)
+    try:
+        world = load_world(org.read_text(encoding="utf-8"))
+        books = [
+            (n, world.compile(p.read_bytes(), str(p))) for n, p in zip(names, rulebook, strict=True)
+        ]
+        history = read_csv(leads)
+    except LeadflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(code=1) from None
+    if not history:
+        err.print(f"[red]error:[/red] {leads}: no leads")
+        raise typer.Exit(code=1)
+    config = SimConfig(sla_minutes=sla_minutes, reassign_after_hours=reassign_after_hours or None)
+    with _progress() as progress:
+        progress.console.print(f"Calibrating on {len(history):,} leads…")
+        calibration = calibrate_from(world, history)
+        task = progress.add_task("simulating", total=len(history) * len(books) * runs)
+        result = run(
+            world,
+            books,
+            history,
+            runs=runs,
+            seed=seed,
+            config=config,
+            calibration=calibration,
+            progress=lambda n: progress.advance(task, n),
+        )
+    json_path, html_path = report_mod.write(result, out_dir)
+    for line in report_mod.sentences(result)[: len(books) + 1]:
+        out.print(line)
+    out.print(f"Report: {html_path} and {json_path}")
+
+
+def _names(paths: list[Path]) -> list[str]:
+    """Rulebooks are named by file stem; the same stem twice gets the parent folder too."""
+    stems = [p.stem for p in paths]
+    return [
+        p.stem if stems.count(p.stem) == 1 else f"{p.parent.name}/{p.stem}#{i + 1}"
+        for i, p in enumerate(paths)
+    ]
+
+
 def register(app: typer.Typer) -> None:
     app.command("demo-data")(demo_data)
+    app.command("simulate")(simulate)

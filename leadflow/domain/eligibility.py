@@ -41,7 +41,7 @@ def skip_reason(rep: Rep, load: RepLoad, req: Requirements, now: datetime) -> Sk
         return SkipReason.AWAY
     if rep.status is RepStatus.OFFLINE:
         return SkipReason.OFFLINE
-    if any(a.covers(now) for a in rep.absences):
+    if rep.absences and any(a.covers(now) for a in rep.absences):
         return SkipReason.OUT_OF_OFFICE
     if rep.working_hours is not None and not _within_hours(rep, now):
         return SkipReason.OUTSIDE_HOURS

@@ -30,7 +30,8 @@ def round_robin(eligible: Sequence[Rep], state: RotationState) -> Choice:
     becomes eligible again. Adding or removing a rep resets nobody's turn.
     """
     seq = state.get("_seq", 0) + 1
-    chosen = min(eligible, key=lambda r: (state.get(str(r.id), 0), eligible.index(r)))
+    # Ties go to the earlier position in the pool (enumerate: no quadratic `index`).
+    _, chosen = min(enumerate(eligible), key=lambda ir: (state.get(str(ir[1].id), 0), ir[0]))
     new_state = dict(state)
     new_state["_seq"] = seq
     new_state[str(chosen.id)] = seq
@@ -54,7 +55,7 @@ def weighted(
     new_state = dict(state)
     for rep in eligible:
         new_state[str(rep.id)] = new_state.get(str(rep.id), 0) + weight_of(rep)
-    chosen = max(eligible, key=lambda r: (new_state[str(r.id)], -eligible.index(r)))
+    _, chosen = max(enumerate(eligible), key=lambda ir: (new_state[str(ir[1].id)], -ir[0]))
     new_state[str(chosen.id)] -= total
     return Choice(
         chosen, new_state, f"weight {weight_of(chosen)} of {total} among {len(eligible)} reps"

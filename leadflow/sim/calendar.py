@@ -120,9 +120,7 @@ class Calendar:
         return INF
 
 
-def _subtract(
-    lo: float, hi: float, holes: list[tuple[float, float]]
-) -> list[tuple[float, float]]:
+def _subtract(lo: float, hi: float, holes: list[tuple[float, float]]) -> list[tuple[float, float]]:
     pieces = [(lo, hi)]
     for h_lo, h_hi in holes:
         if h_hi <= lo or h_lo >= hi:

@@ -1,6 +1,6 @@
-"""Conversion propensity: score × speed of first contact × rep × match.
+"""Conversion propensity: score * speed of first contact * rep * match.
 
-    p = base(score) × 2^(-hours_to_contact / half_life) × performance(rep) × match
+    p = base(score) * 2^(-hours_to_contact / half_life) * performance(rep) * match
 
 With the default half-life of 24 h a lead called within 24 h converts twice as often
 as one called at 48 h (the rule of thumb sales managers quote). `calibrate` fits the
@@ -128,9 +128,7 @@ def _ratio_by(obs: list[Observation], m: ConversionModel, key: object) -> dict[o
 
 def _fit_base(obs: list[Observation], m: ConversionModel) -> ConversionModel:
     ratios = _ratio_by(obs, m, lambda o: min(int(o.score / 10), SCORE_BINS - 1))
-    base = tuple(
-        round(min(m.base[i] * ratios.get(i, 1.0), MAX_P), 5) for i in range(SCORE_BINS)
-    )
+    base = tuple(round(min(m.base[i] * ratios.get(i, 1.0), MAX_P), 5) for i in range(SCORE_BINS))
     return _with(m, base=base)
 
 

@@ -43,7 +43,14 @@ COUNTRY_TZ = {
 }
 WEEKDAY_FACTOR = (1.0, 1.1, 1.05, 1.0, 0.85, 0.25, 0.2)
 HOUR_FACTOR = (
-    (0.1,) * 7 + (0.4, 0.8) + (1.3,) * 3 + (0.9,) * 2 + (1.2,) * 3 + (0.9,) + (0.5,) * 3 + (0.25,) * 3
+    (0.1,) * 7
+    + (0.4, 0.8)
+    + (1.3,) * 3
+    + (0.9,) * 2
+    + (1.2,) * 3
+    + (0.9,)
+    + (0.5,) * 3
+    + (0.25,) * 3
 )
 PEAK = max(WEEKDAY_FACTOR) * max(HOUR_FACTOR)
 MEAN = sum(WEEKDAY_FACTOR) / 7 * sum(HOUR_FACTOR) / 24
@@ -99,7 +106,9 @@ def generate_org(n_reps: int, seed: int = 7) -> dict[str, Any]:
                 "territories": [region.team],
                 "languages": langs,
                 "timezone": region.timezone,
-                "working_hours": {d: [f"{start}-{end}"] for d in ("mon", "tue", "wed", "thu", "fri")},
+                "working_hours": {
+                    d: [f"{start}-{end}"] for d in ("mon", "tue", "wed", "thu", "fri")
+                },
             }
             if rng.random() < 0.2:
                 rep["skills"] = ["enterprise"]
@@ -229,9 +238,7 @@ def generate_history(
         if rng.random() < 0.03:
             contact = float("inf")  # some leads are simply never called
         hours = (contact - lead.created) / 3600
-        p = model.probability(
-            lead.score, hours, b.performance, _matched(rep, lead, owners.team_of)
-        )
+        p = model.probability(lead.score, hours, b.performance, _matched(rep, lead, owners.team_of))
         lead.owner_email = rep["email"]
         lead.first_contact = None if contact == float("inf") else round(contact, 3)
         lead.converted = rng.random() < p
