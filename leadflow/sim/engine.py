@@ -140,6 +140,7 @@ class Simulation:
         config: SimConfig | None = None,
         seed: int = 0,
         offers: OfferModel | None = None,
+        journal: list[tuple[str, str, int | None]] | None = None,
     ) -> None:
         self.org = org if isinstance(org, IndexedOrg) else IndexedOrg(org)
         self.book = rulebook
@@ -167,6 +168,8 @@ class Simulation:
         self.rec = Recorder(org, self.config.sla_minutes * 60)
         self.now = 0.0
         self.start: float | None = None
+        self.journal = journal
+        """When given: (lead id, outcome, rep id) of every routing decision, in order."""
 
     # ------------------------------------------------------------------ the loop
 
@@ -242,6 +245,9 @@ class Simulation:
         now = datetime.fromtimestamp(self.now, UTC)
         result = route(self.book, track.ctx, org, self.loads, self.states, now, trace=False)
         self.states.update(result.state_updates)
+        if self.journal is not None:
+            out = result.outcome
+            self.journal.append((track.lead.external_id, out.kind, out.rep_id))
         return result
 
     def _place(self, track: _Track, result: RoutingResult) -> None:
@@ -445,12 +451,15 @@ class Simulation:
 
     def _on_offer_done(self, item: tuple[_Track, int | None, str, dict[str, int], str]) -> None:
         track, rid, key, state, queue = item
-        if rid is None:
+        rep = self.org.reps.get(rid) if rid is not None else None
+        now = datetime.fromtimestamp(self.now, UTC)
+        if rep is None or skip_reason(rep, self.loads[rep.id], ANYONE, now) is not None:
+            # Nobody accepted, or the acceptor filled up meanwhile: the lead waits in a pool.
             self._enqueue(track, queue or "unassigned")
             return
         if state:
             self.states[key] = state
-        self._assign(track, rid, pushed=False)
+        self._assign(track, rep.id, pushed=False)
 
 
 def _matched(rep: Rep, ctx: dict[str, object]) -> bool:

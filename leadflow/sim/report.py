@@ -116,7 +116,7 @@ def _metric_chart(
             mid = y + bar / 2
             parts.append(f'<line x1="{lo:.1f}" y1="{mid}" x2="{hi:.1f}" y2="{mid}" stroke="#111"/>')
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg width="{width}" height="{height}" '
         f'role="img" aria-label="{escape(label)}">{"".join(parts)}</svg>'
     )
     return f"<figure><figcaption>{escape(label)}</figcaption>{svg}</figure>"
@@ -135,7 +135,7 @@ def _rep_chart(name: str, run: dict[str, Any], colour: str) -> str:
         for i, c in enumerate(counts)
     )
     svg = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg width="{width}" height="{height}" '
         f'role="img" aria-label="leads per rep for {escape(name)}">{bars}</svg>'
     )
     return (
