@@ -30,8 +30,9 @@ def round_robin(eligible: Sequence[Rep], state: RotationState) -> Choice:
     becomes eligible again. Adding or removing a rep resets nobody's turn.
     """
     seq = state.get("_seq", 0) + 1
-    # Ties go to the earlier position in the pool (enumerate: no quadratic `index`).
-    _, chosen = min(enumerate(eligible), key=lambda ir: (state.get(str(ir[1].id), 0), ir[0]))
+    # Positions from enumerate, not `eligible.index(r)`: that compared whole Rep values,
+    # quadratic in the pool size.
+    _, chosen = min(enumerate(eligible), key=lambda p: (state.get(str(p[1].id), 0), p[0]))
     new_state = dict(state)
     new_state["_seq"] = seq
     new_state[str(chosen.id)] = seq
@@ -55,7 +56,7 @@ def weighted(
     new_state = dict(state)
     for rep in eligible:
         new_state[str(rep.id)] = new_state.get(str(rep.id), 0) + weight_of(rep)
-    _, chosen = max(enumerate(eligible), key=lambda ir: (new_state[str(ir[1].id)], -ir[0]))
+    _, chosen = max(enumerate(eligible), key=lambda p: (new_state[str(p[1].id)], -p[0]))
     new_state[str(chosen.id)] -= total
     return Choice(
         chosen, new_state, f"weight {weight_of(chosen)} of {total} among {len(eligible)} reps"

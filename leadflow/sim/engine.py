@@ -141,6 +141,7 @@ class Simulation:
         seed: int = 0,
         offers: OfferModel | None = None,
         journal: list[tuple[str, str, int | None]] | None = None,
+        trace: bool = False,
     ) -> None:
         self.org = org if isinstance(org, IndexedOrg) else IndexedOrg(org)
         self.book = rulebook
@@ -169,6 +170,7 @@ class Simulation:
         self.now = 0.0
         self.start: float | None = None
         self.journal = journal
+        self.trace = trace  # full decision traces, as live routing records them (slower)
         """When given: (lead id, outcome, rep id) of every routing decision, in order."""
 
     # ------------------------------------------------------------------ the loop
@@ -243,7 +245,7 @@ class Simulation:
 
     def _route(self, track: _Track, org: Org) -> RoutingResult:
         now = datetime.fromtimestamp(self.now, UTC)
-        result = route(self.book, track.ctx, org, self.loads, self.states, now, trace=False)
+        result = route(self.book, track.ctx, org, self.loads, self.states, now, trace=self.trace)
         self.states.update(result.state_updates)
         if self.journal is not None:
             out = result.outcome

@@ -41,8 +41,7 @@ class TestDemoHistory:
             band = [
                 x
                 for x in history
-                if x.first_contact is not None
-                and lo <= (x.first_contact - x.created) / 3600 < hi
+                if x.first_contact is not None and lo <= (x.first_contact - x.created) / 3600 < hi
             ]
             return sum(x.converted for x in band) / len(band)
 
