@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -65,12 +66,19 @@ def rulebooks(org: dict[str, Any]) -> dict[str, str]:
     }
 
 
+CPU: dict[str, float] = {}
+"""CPU seconds of the last `median_time` (the machine is shared: wall time includes
+waiting for a core, CPU time is what an idle machine would need)."""
+
+
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
+    times, cpu, result = [], [], None
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    CPU["last"] = statistics.median(cpu)
     return statistics.median(times), result
 
 
@@ -90,8 +98,10 @@ def scale(
         return sim.run(generate_leads(n, seed=11)).leads
 
     gen_s, _ = median_time(generate_only, repeat)
+    gen_cpu = CPU["last"]
     total_s, done = median_time(simulate, repeat)
     sim_s = max(total_s - gen_s, 1e-9)
+    sim_cpu = max(CPU["last"] - gen_cpu, 1e-9)
     return {
         "leads": done,
         "reps": len(world.org.reps),
@@ -100,6 +110,8 @@ def scale(
         "total_s": round(total_s, 2),
         "simulation_s": round(sim_s, 2),
         "leads_per_s": round(done / sim_s),
+        "simulation_cpu_s": round(sim_cpu, 2),
+        "leads_per_cpu_s": round(done / sim_cpu),
     }
 
 
@@ -127,6 +139,7 @@ def report(
         "rulebooks": len(books),
         "runs": runs,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(CPU["last"], 2),
         "simulated_leads_per_s": round(lead_sims / seconds),
     }
 
@@ -170,7 +183,10 @@ def main() -> None:
     org_text = yaml.safe_dump(org)
     world = load_world(org_text)
     books = rulebooks(org)
-    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": _cpus()}}
+    results: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count() or 0},
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
     print(f"scale: {args.leads:,} leads x {args.reps} reps, push rulebook …", flush=True)
     results["scale_push"] = scale(world, books["push"], args.leads, args.repeat)
     print(results["scale_push"], flush=True)
@@ -197,6 +213,8 @@ def main() -> None:
             )
     s = results["scale_push"]
     results["extrapolated_1m_push_s"] = round(1_000_000 / s["leads_per_s"], 1)
+    results["extrapolated_1m_push_cpu_s"] = round(1_000_000 / s["leads_per_cpu_s"], 1)
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["ratios"] = {
         "simulator_vs_live_intake": round(
             s["leads_per_s"] / results["live_intake_baseline"]["leads_per_s"], 1
@@ -210,12 +228,6 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
-
-
-def _cpus() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 if __name__ == "__main__":

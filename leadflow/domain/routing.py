@@ -100,7 +100,7 @@ def route(
         step["matched"] = True
         outcome, updates = _act(rule.name, rule.action, lead, org, loads, states, now, step, trace)
         if outcome is not None:
-            return RoutingResult(outcome, _trace(steps, outcome, rulebook), updates)
+            return RoutingResult(outcome, _trace(steps, outcome, rulebook, trace), updates)
     step = {"rule": FALLBACK, "action": rulebook.fallback.kind, "matched": True}
     steps.append(step)
     outcome, updates = _act(FALLBACK, rulebook.fallback, lead, org, loads, states, now, step, trace)
@@ -112,10 +112,14 @@ def route(
             reason="the fallback found no eligible rep; held for a manager",
         )
         step["result"] = outcome.reason
-    return RoutingResult(outcome, _trace(steps, outcome, rulebook), updates)
+    return RoutingResult(outcome, _trace(steps, outcome, rulebook, trace), updates)
 
 
-def _trace(steps: list[dict[str, Any]], outcome: Outcome, rulebook: Rulebook) -> dict[str, Any]:
+def _trace(
+    steps: list[dict[str, Any]], outcome: Outcome, rulebook: Rulebook, full: bool = True
+) -> dict[str, Any]:
+    if not full:
+        return {"rulebook_version": rulebook.version}
     return {
         "rulebook_version": rulebook.version,
         "steps": steps,

@@ -311,10 +311,13 @@ class Simulation:
             delay = response_seconds(self.rng, b)
         else:
             delay = lognormal(self.rng, self.config.claim_call_median_min * 60, 0.8)
-        self._at(self._calendar(rid).add(self.now, delay), CONTACT, (track, track.version))
+        contact = self._calendar(rid).add(self.now, delay)
+        self._at(contact, CONTACT, (track, track.version))
         hours = self.config.reassign_after_hours
         if hours is not None and track.reassigned < self.config.max_reassignments:
-            self._at(self.now + hours * 3600, REASSIGN, (track, track.version))
+            deadline = self.now + hours * 3600
+            if contact > deadline:  # otherwise the call comes first: no check needed
+                self._at(deadline, REASSIGN, (track, track.version))
 
     def _on_contact(self, item: tuple[_Track, int]) -> None:
         track, version = item
