@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -76,6 +77,9 @@ def simulate(
     reassign_after_hours: Annotated[
         float, typer.Option(min=0, help="Reassign an uncalled lead after this (0: never)")
     ] = 24.0,
+    jobs: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes for the runs (default: CPU count)")
+    ] = 0,
 ) -> None:
     """Replay a lead history under competing rulebooks; write report.json + report.html."""
     from leadflow.errors import LeadflowError
@@ -120,6 +124,7 @@ def simulate(
             config=config,
             calibration=calibration,
             progress=lambda n: progress.advance(task, n),
+            jobs=jobs or os.cpu_count() or 1,
         )
     json_path, html_path = report_mod.write(result, out_dir)
     for line in report_mod.sentences(result)[: len(books) + 1]:

@@ -356,7 +356,7 @@ class Simulation:
         if track.contact is not None and rep is not None:
             hours = (track.contact - track.lead.created) / 3600
             perf = self.model.performance.get(rep.email, self.behaviours[rep.id].performance)
-            p = self.model.probability(track.lead.score, hours, perf, _matched(rep, track.ctx))
+            p = self.model.probability(track.lead.score, hours, perf, owner_matches(rep, track.ctx))
         self.rec.lead(track.lead, track.owner, track.owned_at, track.contact, p)
         if track.queue is not None:  # never claimed
             self.rec.queue_age(at - (track.queued_at or at), claimed=False)
@@ -467,7 +467,7 @@ class Simulation:
         self._assign(track, rep.id, pushed=False)
 
 
-def _matched(rep: Rep, ctx: dict[str, object]) -> bool:
+def owner_matches(rep: Rep, ctx: dict[str, object]) -> bool:
     """The owner speaks the lead's language and covers its territory (when both known)."""
     language = ctx.get("language")
     if language and rep.languages and language not in rep.languages:

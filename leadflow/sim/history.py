@@ -219,7 +219,7 @@ class _HistoricOwners:
         return self.index[self.rng.choice(pool)["email"]]
 
 
-def _matched(rep: dict[str, Any], lead: SimLead, team_of: dict[str, str]) -> bool:
+def _historic_match(rep: dict[str, Any], lead: SimLead, team_of: dict[str, str]) -> bool:
     return lead.language in rep["languages"] and team_of.get(lead.company_country) in rep["teams"]
 
 
@@ -238,7 +238,9 @@ def generate_history(
         if rng.random() < 0.03:
             contact = float("inf")  # some leads are simply never called
         hours = (contact - lead.created) / 3600
-        p = model.probability(lead.score, hours, b.performance, _matched(rep, lead, owners.team_of))
+        p = model.probability(
+            lead.score, hours, b.performance, _historic_match(rep, lead, owners.team_of)
+        )
         lead.owner_email = rep["email"]
         lead.first_contact = None if contact == float("inf") else round(contact, 3)
         lead.converted = rng.random() < p

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from leadflow.domain.matching import lead_context
 from leadflow.domain.rulebook import Rulebook
 from leadflow.sim.conversion import ConversionModel, Observation, calibrate
-from leadflow.sim.engine import SimConfig, Simulation, _matched
+from leadflow.sim.engine import SimConfig, Simulation, owner_matches
 from leadflow.sim.leads import SimLead
 from leadflow.sim.metrics import confidence
 from leadflow.sim.world import World, behaviours, with_absences
@@ -44,7 +45,7 @@ def calibrate_from(world: World, leads: Sequence[SimLead]) -> Calibration:
             hours = wait / 3600
             if rep is not None and 0 <= wait <= SAME_DAY:
                 delays.setdefault(rep.email, []).append(wait / 60)
-        matched = _matched(rep, lead_context(lead.document(), world.org, {})) if rep else True
+        matched = owner_matches(rep, lead_context(lead.document(), world.org, {})) if rep else True
         obs.append(
             Observation(lead.score or 50.0, hours, lead.owner_email, matched, lead.converted)
         )
@@ -62,27 +63,23 @@ def simulate(
     config: SimConfig | None = None,
     calibration: Calibration | None = None,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     config = config or SimConfig()
     cal = calibration or calibrate_from(world, leads)
-    start = leads[0].created if leads else 0.0
-    days = (leads[-1].created - start) / 86_400 + config.drain_days if leads else 1.0
+    job = _Job(world, dict(books), leads, config, cal, seed)
+    tasks = [(name, i) for i in range(runs) for name, _ in books]
     results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in books}
-    for i in range(runs):
-        run_seed = seed + i
-        org = with_absences(world, start, days, run_seed)
-        reps = behaviours(world, run_seed, cal.response_median_min)
-        for name, book in books:
-            sim = Simulation(
-                org,
-                book,
-                reps,
-                accounts=world.accounts,
-                model=cal.model,
-                config=config,
-                seed=run_seed,
-            )
-            results[name].append(sim.run(leads, progress).summary())
+    if jobs > 1 and len(tasks) > 1:
+        # Runs are independent: spread them over processes (each gets the job once).
+        with ProcessPoolExecutor(min(jobs, len(tasks)), initializer=_adopt, initargs=(job,)) as ex:
+            for name, summary in ex.map(_run_adopted, tasks):
+                results[name].append(summary)
+                if progress is not None:
+                    progress(len(leads))
+    else:
+        for name, i in tasks:
+            results[name].append(job.run(name, i, progress))
             if progress is not None:
                 progress(len(leads) % 1000)
     return {
@@ -103,6 +100,48 @@ def simulate(
         },
         "rulebooks": {name: aggregate(rs) for name, rs in results.items()},
     }
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything one run needs; run i of any rulebook uses seed + i."""
+
+    world: World
+    books: dict[str, Rulebook]
+    leads: Sequence[SimLead]
+    config: SimConfig
+    calibration: Calibration
+    seed: int
+
+    def run(
+        self, name: str, i: int, progress: Callable[[int], None] | None = None
+    ) -> dict[str, Any]:
+        leads = self.leads
+        start = leads[0].created if leads else 0.0
+        days = (leads[-1].created - start) / 86_400 + self.config.drain_days if leads else 1.0
+        run_seed = self.seed + i
+        sim = Simulation(
+            with_absences(self.world, start, days, run_seed),
+            self.books[name],
+            behaviours(self.world, run_seed, self.calibration.response_median_min),
+            accounts=self.world.accounts,
+            model=self.calibration.model,
+            config=self.config,
+            seed=run_seed,
+        )
+        return sim.run(leads, progress).summary()
+
+
+_ADOPTED: list[_Job] = []
+
+
+def _adopt(job: _Job) -> None:
+    _ADOPTED[:] = [job]
+
+
+def _run_adopted(task: tuple[str, int]) -> tuple[str, dict[str, Any]]:
+    name, i = task
+    return name, _ADOPTED[0].run(name, i)
 
 
 METRICS: list[tuple[str, str, str]] = [

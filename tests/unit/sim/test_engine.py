@@ -174,3 +174,13 @@ def test_leads_can_be_streamed(team_world: World) -> None:
         _stream(50)
     )
     assert rec.leads == 50
+
+
+def test_parallel_runs_give_the_same_report(team_world: World) -> None:
+    """--jobs spreads runs over processes without changing a number."""
+    data = leads(200)
+    books = [("push", team_world.compile(PUSH_HOT)), ("pool", team_world.compile(POOL))]
+    kwargs = {"runs": 2, "seed": 3, "calibration": NO_CALIBRATION}
+    assert simulate(team_world, books, data, jobs=2, **kwargs) == simulate(
+        team_world, books, data, jobs=1, **kwargs
+    )
