@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from leadflow.domain.model import Rep, RepLoad, RepStatus
@@ -41,7 +42,7 @@ def skip_reason(rep: Rep, load: RepLoad, req: Requirements, now: datetime) -> Sk
         return SkipReason.AWAY
     if rep.status is RepStatus.OFFLINE:
         return SkipReason.OFFLINE
-    if any(a.covers(now) for a in rep.absences):
+    if rep.absences and _absent(rep, now):
         return SkipReason.OUT_OF_OFFICE
     if rep.working_hours is not None and not _within_hours(rep, now):
         return SkipReason.OUTSIDE_HOURS
@@ -61,11 +62,25 @@ def skip_reason(rep: Rep, load: RepLoad, req: Requirements, now: datetime) -> Sk
     return None
 
 
+def _absent(rep: Rep, now: datetime) -> bool:
+    for a in rep.absences:  # noqa: SIM110 (a loop: cheaper than any(<generator>) here)
+        if a.covers(now):
+            return True
+    return False
+
+
 def local_time(rep_timezone: str | None, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(rep_timezone or "UTC"))
 
 
+@lru_cache(maxsize=512)
+def _weekday_and_time(rep_timezone: str | None, now: datetime) -> tuple[int, time]:
+    # One decision screens a whole team with the same `now`, mostly in one timezone:
+    # convert once per timezone and decision instead of once per rep.
+    local = local_time(rep_timezone, now)
+    return local.weekday(), local.time()
+
+
 def _within_hours(rep: Rep, now: datetime) -> bool:
     assert rep.working_hours is not None
-    local = local_time(rep.timezone, now)
-    return rep.working_hours.covers(local.weekday(), local.time())
+    return rep.working_hours.covers(*_weekday_and_time(rep.timezone, now))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from leadflow.domain.model import LeadData, Territory
+from leadflow.domain.model import Account, LeadData, Org, Territory
 
 FREE_MAIL_DOMAINS = frozenset(
     [
@@ -114,3 +114,41 @@ def _matches(t: Territory, company: Mapping[str, Any]) -> bool:
     if t.size_min is not None and not (isinstance(size, int) and size >= t.size_min):
         return False
     return t.size_max is None or (isinstance(size, int) and size <= t.size_max)
+
+
+def match_account(
+    lead: LeadData, by_domain: Mapping[str, Account], free_mail: frozenset[str]
+) -> dict[str, Any]:
+    """The lead's account as rules see it (`account.*`): most specific domain wins.
+
+    `by_domain` needs only the candidate domains (the service loads just those rows).
+    """
+    candidates = [p for d in lead_domains(lead, free_mail) for p in parent_domains(d)]
+    matched_on = next((c for c in candidates if c in by_domain), None)
+    if matched_on is None:
+        return {"matched": False}
+    best = by_domain[matched_on]
+    return {
+        "matched": True,
+        "id": best.id,
+        "name": best.name,
+        "strategic": best.strategic,
+        "owner_rep_id": best.owner_rep_id,
+        "team": best.team,
+        "domain": matched_on,
+    }
+
+
+def lead_context(doc: LeadData, org: Org, account: Mapping[str, Any]) -> dict[str, Any]:
+    """The lead as rules see it: its fields plus `account.*`, `territory.*`, `email_domain`."""
+    ctx = dict(doc)
+    email = doc.get("email")
+    ctx["email_domain"] = email.rsplit("@", 1)[1] if email and "@" in email else None
+    ctx["account"] = account
+    territory = match_territory(doc, org.territories)
+    ctx["territory"] = (
+        {"matched": True, "name": territory.name, "team": territory.team}
+        if territory
+        else {"matched": False}
+    )
+    return ctx

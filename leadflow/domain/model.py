@@ -67,7 +67,11 @@ class WeeklyHours:
     days: Mapping[int, tuple[TimeRange, ...]]
 
     def covers(self, weekday: int, t: time) -> bool:
-        return any(r.contains(t) for r in self.days.get(weekday, ()))
+        # A plain loop, not any(<generator>): this runs for every rep screened per lead.
+        for r in self.days.get(weekday, ()):  # noqa: SIM110
+            if r.contains(t):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,11 @@ def route(
     loads: Mapping[int, RepLoad],
     states: Mapping[str, RotationState],
     now: datetime,
+    *,
+    trace: bool = True,
 ) -> RoutingResult:
+    """Decide; with `trace=False` (the simulator) skip the per-condition and per-candidate
+    explanations, which cost more than the decision itself on large pools."""
     steps: list[dict[str, Any]] = []
     for rule in rulebook.rules:
         step: dict[str, Any] = {"rule": rule.name, "action": rule.action.kind}
@@ -109,17 +113,18 @@ def route(
         if rule.window is not None and not rule.window.is_open(now):
             step.update(matched=False, result="outside the rule's active window")
             continue
-        step["conditions"] = explain(rule.when, lead)
+        if trace:
+            step["conditions"] = explain(rule.when, lead)
         if not rule.when.evaluate(lead):
             step.update(matched=False, result="conditions not met")
             continue
         step["matched"] = True
-        outcome, updates = _act(rule.name, rule.action, lead, org, loads, states, now, step)
+        outcome, updates = _act(rule.name, rule.action, lead, org, loads, states, now, step, trace)
         if outcome is not None:
-            return RoutingResult(outcome, _trace(steps, outcome, rulebook), updates)
+            return RoutingResult(outcome, _trace(steps, outcome, rulebook, trace), updates)
     step = {"rule": FALLBACK, "action": rulebook.fallback.kind, "matched": True}
     steps.append(step)
-    outcome, updates = _act(FALLBACK, rulebook.fallback, lead, org, loads, states, now, step)
+    outcome, updates = _act(FALLBACK, rulebook.fallback, lead, org, loads, states, now, step, trace)
     if outcome is None:
         outcome = Outcome(
             "queued",
@@ -128,10 +133,14 @@ def route(
             reason="the fallback found no eligible rep; held for a manager",
         )
         step["result"] = outcome.reason
-    return RoutingResult(outcome, _trace(steps, outcome, rulebook), updates)
+    return RoutingResult(outcome, _trace(steps, outcome, rulebook, trace), updates)
 
 
-def _trace(steps: list[dict[str, Any]], outcome: Outcome, rulebook: Rulebook) -> dict[str, Any]:
+def _trace(
+    steps: list[dict[str, Any]], outcome: Outcome, rulebook: Rulebook, full: bool = True
+) -> dict[str, Any]:
+    if not full:
+        return {"rulebook_version": rulebook.version}
     return {
         "rulebook_version": rulebook.version,
         "steps": steps,
@@ -161,6 +170,7 @@ def _act(
     states: Mapping[str, RotationState],
     now: datetime,
     step: dict[str, Any],
+    trace: bool = True,
 ) -> tuple[Outcome | None, dict[str, dict[str, int]]]:
     if isinstance(action, Enqueue):
         step["result"] = f"queued in {action.queue!r}"
@@ -168,7 +178,7 @@ def _act(
     if isinstance(action, Offer):
         step["result"] = f"offered ({action.mode})"
         return Outcome("offered", rule_name, method=action.mode, action=action), {}
-    return _assign(rule_name, action, lead, org, loads, states, now, step)
+    return _assign(rule_name, action, lead, org, loads, states, now, step, trace)
 
 
 def _assign(
@@ -180,6 +190,7 @@ def _assign(
     states: Mapping[str, RotationState],
     now: datetime,
     step: dict[str, Any],
+    trace: bool = True,
 ) -> tuple[Outcome | None, dict[str, dict[str, int]]]:
     step["method"] = str(action.method)
     if action.method is Method.ACCOUNT_OWNER:
@@ -190,7 +201,7 @@ def _assign(
         step["result"] = missing
         return None, {}
     pool = _pool(action, lead, org)
-    eligible = _screen(pool, loads, req, now, step)
+    eligible = _screen(pool, loads, req, now, step, trace)
     if not eligible:
         step["result"] = "no eligible rep" if pool else "the pool has no reps"
         return None, {}
@@ -262,11 +273,15 @@ def _screen(
     req: Requirements,
     now: datetime,
     step: dict[str, Any],
+    trace: bool = True,
 ) -> list[Rep]:
+    idle = RepLoad()
+    if not trace:
+        return [r for r in pool if skip_reason(r, loads.get(r.id, idle), req, now) is None]
     candidates = []
     eligible = []
     for rep in pool:
-        reason = skip_reason(rep, loads.get(rep.id, RepLoad()), req, now)
+        reason = skip_reason(rep, loads.get(rep.id, idle), req, now)
         candidates.append(
             {"rep_id": rep.id, "name": rep.name, "eligible": reason is None, "skipped": reason}
         )

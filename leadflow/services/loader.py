@@ -45,6 +45,8 @@ class OrgDocument(BaseModel):
     reps: list[RepIn] = Field(default_factory=list, max_length=100_000)
     accounts: list[AccountSpec] = Field(default_factory=list, max_length=1_000_000)
     rulebook: dict[str, Any] | None = None
+    # Rep behaviour for `leadflow simulate` (docs/simulator.md); loading ignores it.
+    simulation: dict[str, Any] | None = None
     _source: str = PrivateAttr(default="")
 
     def error(self, path: tuple[str | int, ...], message: str) -> ValidationError:

@@ -18,8 +18,9 @@ from leadflow.domain.eligibility import local_time
 from leadflow.domain.lifecycle import excluding
 from leadflow.domain.matching import (
     FREE_MAIL_DOMAINS,
+    lead_context,
     lead_domains,
-    match_territory,
+    match_account,
     parent_domains,
 )
 from leadflow.domain.model import LeadStatus, Org, RepLoad
@@ -38,6 +39,7 @@ from leadflow.services.hooks import after_decision_hooks, before_routing_hooks
 from leadflow.services.org import load_org
 from leadflow.services.rotations import ensure_rows
 from leadflow.services.rulebooks import compiled
+from leadflow.store import convert
 from leadflow.store.models import (
     AccountDomainRow,
     AccountRow,
@@ -55,44 +57,21 @@ def lead_document(data: LeadIn) -> dict[str, Any]:
 
 
 def build_context(s: Session, doc: dict[str, Any], org: Org, book: Rulebook) -> dict[str, Any]:
-    """The lead as rules see it: its fields plus `account.*`, `territory.*`, `email_domain`."""
-    ctx = dict(doc)
-    email = doc.get("email")
-    ctx["email_domain"] = email.rsplit("@", 1)[1] if email and "@" in email else None
-    ctx["account"] = _match_account(s, doc, book)
-    territory = match_territory(doc, org.territories)
-    ctx["territory"] = (
-        {"matched": True, "name": territory.name, "team": territory.team}
-        if territory
-        else {"matched": False}
-    )
-    return ctx
+    """The lead as rules see it (see `leadflow.domain.matching.lead_context`)."""
+    return lead_context(doc, org, _match_account(s, doc, book))
 
 
 def _match_account(s: Session, doc: dict[str, Any], book: Rulebook) -> dict[str, Any]:
-    domains = lead_domains(doc, FREE_MAIL_DOMAINS | book.free_mail_domains)
-    if not domains:
+    free_mail = FREE_MAIL_DOMAINS | book.free_mail_domains
+    candidates = [p for d in lead_domains(doc, free_mail) for p in parent_domains(d)]
+    if not candidates:
         return {"matched": False}
-    candidates = [p for d in domains for p in parent_domains(d)]
     rows = s.execute(
         select(AccountDomainRow.domain, AccountRow)
         .join(AccountRow, AccountRow.id == AccountDomainRow.account_id)
         .where(AccountDomainRow.domain.in_(candidates))
     ).all()
-    if not rows:
-        return {"matched": False}
-    by_domain = {d: a for d, a in rows}
-    best = next(by_domain[c] for c in candidates if c in by_domain)  # most specific first
-    matched_on = next(c for c in candidates if c in by_domain)
-    return {
-        "matched": True,
-        "id": best.id,
-        "name": best.name,
-        "strategic": best.strategic,
-        "owner_rep_id": best.owner_rep_id,
-        "team": best.team,
-        "domain": matched_on,
-    }
+    return match_account(doc, {d: convert.account(a) for d, a in rows}, free_mail)
 
 
 def _period_keys(tz: str | None, now: datetime) -> tuple[str, str]:

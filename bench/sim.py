@@ -1,0 +1,234 @@
+"""Simulator benchmark: simulated leads per second, and the time to a full report.
+
+    python -m bench.sim                      # 100k-lead scale run + 100k x 3 report
+    python -m bench.sim --leads 1000000      # the full 1M x 100 reps target
+    python -m bench.sim --quick              # small sizes (smoke)
+
+Targets: 1,000,000 leads x 100 reps with a push rulebook in <= 60 s; the report for
+100k leads and three rulebooks in <= 30 s. Each timing is the median of `--repeat`
+runs. Baselines measured in the same run: live intake through the services on SQLite
+(what replaying a history through a real database would cost), and the simulator with
+full decision traces (`route(trace=True)`), to show what the flag saves.
+Results: bench/results/sim.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leadflow.sim.engine import SimConfig, Simulation
+from leadflow.sim.history import generate_history, generate_leads, generate_org
+from leadflow.sim.leads import SimLead
+from leadflow.sim.world import World, behaviours, load_world, with_absences
+
+RESULTS = Path(__file__).parent / "results" / "sim.json"
+
+
+def rulebooks(org: dict[str, Any]) -> dict[str, str]:
+    teams = [t["name"] for t in org["teams"]]
+    by_territory = [{"name": t, "when": {"territory.name": t}} for t in teams]
+    push = {
+        "rules": [
+            {**r, "assign": {"team": r["name"], "method": "round_robin"}} for r in by_territory
+        ],
+        "fallback": {"assign": {"team": teams[-1], "method": "load_balanced"}},
+    }
+    pool = {
+        "rules": [{**r, "queue": r["name"]} for r in by_territory],
+        "fallback": {"queue": "unassigned"},
+    }
+    hybrid = {
+        "rules": [
+            {
+                "name": f"hot {t}",
+                "when": {"all": [{"territory.name": t}, {"score": {"gte": 60}}]},
+                "assign": {"team": t, "method": "round_robin"},
+            }
+            for t in teams
+        ]
+        + [{**r, "queue": r["name"]} for r in by_territory],
+        "fallback": {"queue": "unassigned"},
+    }
+    return {
+        name: yaml.safe_dump(doc)
+        for name, doc in (("push", push), ("pool", pool), ("hybrid", hybrid))
+    }
+
+
+CPU: dict[str, float] = {}
+"""CPU seconds of the last `median_time` (the machine is shared: wall time includes
+waiting for a core, CPU time is what an idle machine would need)."""
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, cpu, result = [], [], None
+    for _ in range(repeat):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = fn()
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    CPU["last"] = statistics.median(cpu)
+    return statistics.median(times), result
+
+
+def scale(
+    world: World, book_text: str, n: int, repeat: int, *, trace: bool = False
+) -> dict[str, Any]:
+    """Simulate n streamed leads; generation is timed alone and subtracted."""
+    book = world.compile(book_text)
+    org = with_absences(world, generate_start(), n / 1000 + 30, 1)
+    reps = behaviours(world, 1, {})
+
+    def generate_only() -> int:
+        return sum(1 for _ in generate_leads(n, seed=11))
+
+    def simulate() -> int:
+        sim = Simulation(org, book, reps, config=SimConfig(), seed=1, trace=trace)
+        return sim.run(generate_leads(n, seed=11)).leads
+
+    gen_s, _ = median_time(generate_only, repeat)
+    gen_cpu = CPU["last"]
+    total_s, done = median_time(simulate, repeat)
+    sim_s = max(total_s - gen_s, 1e-9)
+    sim_cpu = max(CPU["last"] - gen_cpu, 1e-9)
+    return {
+        "leads": done,
+        "reps": len(world.org.reps),
+        "trace": trace,
+        "generation_s": round(gen_s, 2),
+        "total_s": round(total_s, 2),
+        "simulation_s": round(sim_s, 2),
+        "leads_per_s": round(done / sim_s),
+        "simulation_cpu_s": round(sim_cpu, 2),
+        "leads_per_cpu_s": round(done / sim_cpu),
+    }
+
+
+def generate_start() -> float:
+    return next(iter(generate_leads(1, seed=11))).created
+
+
+def report(
+    world: World, books: dict[str, str], history: list[SimLead], runs: int, repeat: int, out: Path
+) -> dict[str, Any]:
+    """The `leadflow simulate` path: calibrate, simulate every rulebook, write the report."""
+    from leadflow.sim import report as report_mod
+    from leadflow.sim.runner import calibrate_from, simulate
+
+    def full() -> None:
+        compiled = [(name, world.compile(text)) for name, text in books.items()]
+        cal = calibrate_from(world, history)
+        result = simulate(world, compiled, history, runs=runs, seed=7, calibration=cal)
+        report_mod.write(result, out)
+
+    seconds, _ = median_time(full, repeat)
+    lead_sims = len(history) * len(books) * runs
+    return {
+        "leads": len(history),
+        "rulebooks": len(books),
+        "runs": runs,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(CPU["last"], 2),
+        "simulated_leads_per_s": round(lead_sims / seconds),
+    }
+
+
+def live_baseline(org_text: str, book_text: str, n: int) -> dict[str, Any]:
+    """Live intake through the services on a durable SQLite file: leads per second."""
+    from leadflow.schemas import LeadIn
+    from leadflow.services import loader, routing
+    from leadflow.services import rulebooks as rb
+    from leadflow.services.context import Services
+    from leadflow.store.db import Database
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite:///{Path(tmp) / 'b.db'}")
+        db.upgrade()
+        svc = Services(db)
+        loader.load(svc, loader.parse(org_text))
+        rb.save(svc, book_text)
+        docs = [LeadIn.model_validate(x.document()) for x in generate_leads(n, seed=11)]
+        started = time.perf_counter()
+        for doc in docs:
+            routing.intake(svc, doc)
+        seconds = time.perf_counter() - started
+        db.dispose()
+    return {"leads": n, "seconds": round(seconds, 2), "leads_per_s": round(n / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000, help="scale run size")
+    parser.add_argument("--reps", type=int, default=100)
+    parser.add_argument("--report-leads", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1, help="seeded runs in the report")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one repeat")
+    args = parser.parse_args()
+    if args.quick:
+        args.leads, args.report_leads, args.repeat = 5_000, 5_000, 1
+
+    org = generate_org(args.reps, seed=7)
+    org_text = yaml.safe_dump(org)
+    world = load_world(org_text)
+    books = rulebooks(org)
+    results: dict[str, Any] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count() or 0},
+        "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+    print(f"scale: {args.leads:,} leads x {args.reps} reps, push rulebook …", flush=True)
+    results["scale_push"] = scale(world, books["push"], args.leads, args.repeat)
+    print(results["scale_push"], flush=True)
+    traced = min(args.leads, 20_000)
+    results["scale_push_traced_baseline"] = scale(
+        world, books["push"], traced, args.repeat, trace=True
+    )
+    results["scale_push_untraced_same_size"] = scale(world, books["push"], traced, args.repeat)
+    results["live_intake_baseline"] = live_baseline(
+        org_text, books["push"], 300 if args.quick else 1000
+    )
+    print(results["live_intake_baseline"], flush=True)
+
+    history = list(generate_history(args.report_leads, generate_org(50, seed=7), seed=7))
+    rep_world = load_world(yaml.safe_dump(generate_org(50, seed=7)))
+    rep_books = rulebooks(generate_org(50, seed=7))
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"report: {args.report_leads:,} leads x 3 rulebooks …", flush=True)
+        results["report_1_run"] = report(rep_world, rep_books, history, 1, args.repeat, Path(tmp))
+        print(results["report_1_run"], flush=True)
+        if args.runs > 1:
+            results[f"report_{args.runs}_runs"] = report(
+                rep_world, rep_books, history, args.runs, 1, Path(tmp)
+            )
+    s = results["scale_push"]
+    results["extrapolated_1m_push_s"] = round(1_000_000 / s["leads_per_s"], 1)
+    results["extrapolated_1m_push_cpu_s"] = round(1_000_000 / s["leads_per_cpu_s"], 1)
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    results["ratios"] = {
+        "simulator_vs_live_intake": round(
+            s["leads_per_s"] / results["live_intake_baseline"]["leads_per_s"], 1
+        ),
+        "untraced_vs_traced": round(
+            results["scale_push_untraced_same_size"]["leads_per_s"]
+            / results["scale_push_traced_baseline"]["leads_per_s"],
+            2,
+        ),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
