@@ -141,14 +141,31 @@ def decide(
     org = load_org(svc, s, meta.get(ORG_REVISION, 0), now)
     book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
+    result, load_rows, rotations = route_with(s, book, ctx, org, now, lock=lock)
+    elapsed_us = (time.perf_counter_ns() - started) // 1000
+    return result, ctx, org, load_rows, rotations, elapsed_us
+
+
+def route_with(
+    s: Session, book: Rulebook, ctx: dict[str, Any], org: Org, now: datetime, *, lock: bool
+) -> tuple[RoutingResult, dict[int, RepLoadRow], dict[str, RotationRow]]:
+    """Route `ctx` through any rulebook (the active one, or one a feature builds, e.g. a
+    queue's auto-assignment), loading and locking the loads and rotations it needs."""
     need = needs(book, ctx, org, now)
     rotations = _lock_rotations(s, need.pool_keys, lock)
     load_rows = _lock_loads(s, need.rep_ids, lock)
     loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
     states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
-    result = route(book, ctx, org, loads, states, now)
-    elapsed_us = (time.perf_counter_ns() - started) // 1000
-    return result, ctx, org, load_rows, rotations, elapsed_us
+    return route(book, ctx, org, loads, states, now), load_rows, rotations
+
+
+def lock_loads(s: Session, rep_ids: frozenset[int]) -> dict[int, RepLoadRow]:
+    """Lock these reps' load rows (in id order, like every writer) for a decision."""
+    return _lock_loads(s, rep_ids, True)
+
+
+def current_load(row: RepLoadRow, org: Org, now: datetime) -> RepLoad:
+    return _load(row, org, now)
 
 
 def intake(
