@@ -160,7 +160,9 @@ def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str
                     return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
             offset += len(batch)
         why = " that fits the diversity policy" if skipped_for_mix else ""
-        raise Conflict(f"queue {queue.name!r} has no lead you can claim right now{why}", "queue")
+        raise Conflict(
+            f"queue {queue.name!r} has no lead you can claim right now{why}", field="queue"
+        )
 
 
 def _candidates(s: Session, queue: Queue, offset: int) -> list[tuple[int, float | None, Any]]:

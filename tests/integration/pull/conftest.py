@@ -58,7 +58,9 @@ class Pull:
 def build_pull(svc: Services) -> Pull:
     org.create_team(svc, TeamIn(name="inbound"))
     ids = [
-        org.create_rep(svc, RepIn(name=f"R{i}", email=f"r{i}@team.example", teams=["inbound"]))["id"]
+        org.create_rep(svc, RepIn(name=f"R{i}", email=f"r{i}@team.example", teams=["inbound"]))[
+            "id"
+        ]
         for i in range(4)
     ]
     boss = org.create_rep(svc, RepIn(name="Boss", email="boss@team.example"))["id"]

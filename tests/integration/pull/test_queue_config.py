@@ -47,7 +47,9 @@ class TestQueueConfig:
         with pytest.raises(ValidationError, match="unknown queue 'ghost'") as err:
             pull.queue(
                 "inbound",
-                policies={"escalation": [{"after_minutes": 5, "action": "queue", "queue": "ghost"}]},
+                policies={
+                    "escalation": [{"after_minutes": 5, "action": "queue", "queue": "ghost"}]
+                },
             )
         assert err.value.field == "policies.escalation.0.queue"
 
