@@ -281,6 +281,7 @@ def _record_claim(
 def claim_view(row: ClaimRow) -> dict[str, Any]:
     return {
         "id": row.id,
+        "lead_id": row.lead_id,
         "queue": row.queue,
         "rep_id": row.rep_id,
         "state": row.state,
