@@ -143,6 +143,11 @@ def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str
     with svc.db.write() as s:
         queue, tier, rep = puller(s, queue_name, principal)
         loads = _checked_loads(svc, s, queue, rep, now)
+        if queue.policy.diversity is None and not _filtered(queue, tier):
+            lead = _lock_next(s, queue)
+            if lead is not None and take(s, lead.id, queue.name, rep.id, now):
+                return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+            raise Conflict(_empty(queue), field="queue")
         recent = _recent_for(s, queue, rep.id)
         offset, skipped_for_mix = 0, 0
         while True:
@@ -160,9 +165,27 @@ def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str
                     return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
             offset += len(batch)
         why = " that fits the diversity policy" if skipped_for_mix else ""
-        raise Conflict(
-            f"queue {queue.name!r} has no lead you can claim right now{why}", field="queue"
-        )
+        raise Conflict(_empty(queue) + why, field="queue")
+
+
+def _empty(queue: Queue) -> str:
+    return f"queue {queue.name!r} has no lead you can claim right now"
+
+
+def _filtered(queue: Queue, tier: Tier) -> bool:
+    return tier is Tier.AVERAGE and queue.average_filter is not None
+
+
+def _lock_next(s: Session, queue: Queue) -> LeadRow | None:
+    """The first waiting lead nobody else is taking: one `FOR UPDATE SKIP LOCKED`."""
+    q = (
+        select(LeadRow)
+        .where(LeadRow.queue == queue.name, LeadRow.status == LeadStatus.QUEUED)
+        .order_by(*queue_order(queue))
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return s.scalar(q)
 
 
 def _candidates(s: Session, queue: Queue, offset: int) -> list[tuple[int, float | None, Any]]:

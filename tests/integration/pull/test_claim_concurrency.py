@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 
 from leadflow.errors import Conflict
@@ -72,6 +73,7 @@ def _assert_all_claimed_once(svc: Services, claimed: list[int]) -> None:
     assert all(owners[i] is not None for i in claimed)
 
 
+@pytest.mark.slow
 class TestClaimRaces:
     def test_32_threads_drain_a_fifo_queue_exactly_once(self, svc: Services) -> None:
         reps = _setup(svc, LEADS, "fifo")

@@ -138,3 +138,40 @@ class TestYaml:
         with pytest.raises(ValidationError) as err:
             loader.parse(ORG_YAML.replace("mode: pool", "mode: buffet"))
         assert err.value.field == "queues.0.mode"
+
+
+HYBRID = """
+rules:
+  - name: hot-pushed
+    when: {score: {gte: 80}}
+    assign: {team: inbound, method: round_robin}
+  - name: strategic-pushed
+    when: {account.strategic: true}
+    assign: {method: account_owner}
+  - name: rest-pooled
+    queue: {name: inbound}
+fallback:
+  queue: unassigned
+"""
+
+
+class TestHybrids:
+    def test_hot_leads_pushed_strategic_accounts_pushed_the_rest_pooled(self, pull: Pull) -> None:
+        """The article's hybrids are ordinary rules: push what matters, pool the rest."""
+        from leadflow.schemas import AccountIn
+        from leadflow.services import org, routing
+
+        pull.queue("inbound", "pool")
+        org.create_account(
+            pull.svc,
+            AccountIn(
+                name="Big", domains=["big.example"], owner_rep_id=pull.reps[3], strategic=True
+            ),
+        )
+        rulebooks.save(pull.svc, HYBRID)
+        hot = routing.get_lead(pull.svc, pull.lead(score=92))
+        strategic = routing.get_lead(pull.svc, pull.lead(score=10, email="cio@big.example"))
+        warm = routing.get_lead(pull.svc, pull.lead(score=50))
+        assert (hot["status"], hot["rule"]) == ("assigned", "hot-pushed")
+        assert (strategic["owner_rep_id"], strategic["rule"]) == (pull.reps[3], "strategic-pushed")
+        assert (warm["status"], warm["queue"]) == ("queued", "inbound")
