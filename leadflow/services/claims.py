@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain.eligibility import Requirements, skip_reason
@@ -105,13 +105,14 @@ def take(s: Session, lead_id: int, queue: str, rep_id: int, now: datetime) -> bo
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _try_lock_queued(s: Session, lead_id: int, queue: str) -> LeadRow | None:
-    """Lock a still-queued lead, skipping it if another claimer holds it (PostgreSQL)."""
-    q = (
-        select(LeadRow)
-        .where(LeadRow.id == lead_id, LeadRow.status == LeadStatus.QUEUED, LeadRow.queue == queue)
-        .with_for_update(skip_locked=True)
-    )
+def waiting_in(queue: str) -> Select[LeadRow]:
+    return select(LeadRow).where(LeadRow.queue == queue, LeadRow.status == LeadStatus.QUEUED)
+
+
+def lock_waiting(s: Session, lead_id: int, queue: str, *, skip_locked: bool) -> LeadRow | None:
+    """Lock a lead still waiting in `queue` (or None). With `skip_locked` a lead another
+    transaction is taking is skipped instead of waited for (PostgreSQL)."""
+    q = waiting_in(queue).where(LeadRow.id == lead_id).with_for_update(skip_locked=skip_locked)
     return s.scalar(q)
 
 
@@ -160,7 +161,7 @@ def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str
                 if diversity_refusal(queue.policy.diversity, recent, score):
                     skipped_for_mix += 1
                     continue
-                lead = _try_lock_queued(s, lead_id, queue.name)
+                lead = lock_waiting(s, lead_id, queue.name, skip_locked=True)
                 if lead is not None and take(s, lead.id, queue.name, rep.id, now):
                     return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
             offset += len(batch)
@@ -178,14 +179,8 @@ def _filtered(queue: Queue, tier: Tier) -> bool:
 
 def _lock_next(s: Session, queue: Queue) -> LeadRow | None:
     """The first waiting lead nobody else is taking: one `FOR UPDATE SKIP LOCKED`."""
-    q = (
-        select(LeadRow)
-        .where(LeadRow.queue == queue.name, LeadRow.status == LeadStatus.QUEUED)
-        .order_by(*queue_order(queue))
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    return s.scalar(q)
+    q = waiting_in(queue.name).order_by(*queue_order(queue)).limit(1)
+    return s.scalar(q.with_for_update(skip_locked=True))
 
 
 def _candidates(s: Session, queue: Queue, offset: int) -> list[tuple[int, float | None, Any]]:
@@ -196,7 +191,7 @@ def _candidates(s: Session, queue: Queue, offset: int) -> list[tuple[int, float 
         .offset(offset)
         .limit(CANDIDATE_BATCH)
     )
-    return [tuple(r) for r in s.execute(q)]  # type: ignore[misc]
+    return [(r[0], r[1], r[2]) for r in s.execute(q)]
 
 
 def queue_order(queue: Queue) -> list[Any]:

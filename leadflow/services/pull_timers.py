@@ -124,7 +124,7 @@ def _age(step: Step) -> str:
 
 def _escalate(s: Session, lead: LeadRow, queue: Queue, step: Step, org: Org, now: datetime) -> None:
     assert step.queue is not None
-    locked = _lock_if_waiting(s, lead.id, queue.name)
+    locked = claims.lock_waiting(s, lead.id, queue.name, skip_locked=False)
     if locked is None:
         return
     target = step.queue if s.get(QueueRow, step.queue) else queue.name
@@ -146,7 +146,7 @@ def _auto_assign(
     book = Rulebook((rule,), Enqueue(queue.name))
     ctx = {**lead.data, "account": {"matched": False}, "territory": {"matched": False}}
     result, loads, rotations = route_with(s, book, ctx, org, now, lock=True)
-    if _lock_if_waiting(s, lead.id, queue.name) is None:
+    if claims.lock_waiting(s, lead.id, queue.name, skip_locked=False) is None:
         return
     out = result.outcome
     if out.kind == "assigned" and out.rep_id is not None:
@@ -180,15 +180,6 @@ def _pool_action(queue: Queue, org: Org) -> Assign:
         return Assign(Method.ROUND_ROBIN, team=queue.team)
     emails = queue.reps or frozenset(r.email.lower() for r in org.reps.values())
     return Assign(Method.ROUND_ROBIN, reps=tuple(sorted(emails)))
-
-
-def _lock_if_waiting(s: Session, lead_id: int, queue: str) -> LeadRow | None:
-    q = (
-        select(LeadRow)
-        .where(LeadRow.id == lead_id, LeadRow.status == LeadStatus.QUEUED, LeadRow.queue == queue)
-        .with_for_update()
-    )
-    return s.scalar(q)
 
 
 def _daily_check(svc: Services, s: Session, timer: PullTimerRow, now: datetime) -> None:

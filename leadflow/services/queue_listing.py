@@ -29,7 +29,14 @@ from leadflow.domain.pull import (
 )
 from leadflow.errors import Conflict, NotFound, ValidationError
 from leadflow.services.auth import Principal
-from leadflow.services.claims import HELD, claim_view, puller, queue_order, unavailable
+from leadflow.services.claims import (
+    HELD,
+    claim_view,
+    puller,
+    queue_order,
+    unavailable,
+    waiting_in,
+)
 from leadflow.services.context import Services
 from leadflow.services.queues import load_queue
 from leadflow.services.routing import lead_view
@@ -82,14 +89,7 @@ def list_queue(
     with svc.db.read() as s:
         queue, tier, view = _viewer(s, name, principal)
         _check_filters(queue, view, filters)
-        rows = list(
-            s.scalars(
-                select(LeadRow)
-                .where(LeadRow.queue == name, LeadRow.status == LeadStatus.QUEUED)
-                .order_by(*queue_order(queue))
-                .limit(SCAN_LIMIT)
-            )
-        )
+        rows = list(s.scalars(waiting_in(name).order_by(*queue_order(queue)).limit(SCAN_LIMIT)))
     visible = [r for r in rows if tier is None or in_rep_view(queue, tier, r.data)]
     visible = [r for r in visible if _matches(r, queue, view, filters)]
     visible = _sorted(visible, filters.sort)

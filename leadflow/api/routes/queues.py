@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Response, status
 
 from leadflow.api.deps import Admin, AnyUser, Staff, SvcDep
-from leadflow.errors import NotFound
+from leadflow.api.routes.reps import _self_or_staff
 from leadflow.pull_schemas import QueueIn, TierIn
 from leadflow.services import claims, queue_listing, queues
-from leadflow.services.auth import Principal
 from leadflow.services.queue_listing import Filters
 
 router = APIRouter(tags=["queues"])
@@ -111,8 +110,3 @@ def set_tier(rep_id: int, body: TierIn, svc: SvcDep, _: Staff) -> dict[str, Any]
 def get_tier(rep_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     _self_or_staff(principal, rep_id)
     return queues.get_tier(svc, rep_id)
-
-
-def _self_or_staff(principal: Principal, rep_id: int) -> None:
-    if not principal.is_staff and principal.rep_id != rep_id:
-        raise NotFound(f"rep {rep_id} not found")
