@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from leadflow.services.clock import SystemClock
 from leadflow.services.context import Services
 from leadflow.services.timer_loop import TimerLoop
 from leadflow.store.db import Database
-from leadflow.store.pull_models import PullTimerRow
+from leadflow.store.pull_models import ClaimRow, PullTimerRow
 from leadflow.testing import postgres
 
 RESULTS = Path(__file__).parent / "results" / "pull_claims.json"
@@ -96,15 +97,24 @@ def claims_per_second(db: Database, leads: int, clients: int) -> float:
     return total / elapsed
 
 
-def timer_lateness_ms(db: Database, timers: int) -> list[float]:
-    """Claims with 1-2 s leases; a worker loop expires them; lateness = fired - due."""
+def timer_lateness_ms(db: Database, timers: int, spread: float) -> list[float]:
+    """Claim `timers` leads, then spread their lease ends over `spread` s from 2 s on;
+    a worker loop (the one `leadflow serve` runs) expires them; lateness = run - due."""
     svc = Services(db, SystemClock())
-    reps = _setup(svc, timers, lease_minutes=1 / 60)
+    reps = _setup(svc, timers)
+    for i in range(timers):
+        claims.claim_next(svc, "line", reps[i % len(reps)])
+    base = svc.clock.now() + timedelta(seconds=2)
+    with svc.db.write() as s:
+        for i, timer in enumerate(s.scalars(select(PullTimerRow).order_by(PullTimerRow.id))):
+            due = base + timedelta(seconds=i * spread / timers)
+            timer.due_at = due
+            claim = s.get(ClaimRow, timer.claim_id)
+            assert claim is not None
+            claim.lease_until = due
     loop = TimerLoop(svc, interval=0.1).start()
     try:
-        for i in range(timers):
-            claims.claim_next(svc, "line", reps[i % len(reps)])
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             with svc.db.read() as s:
                 late = list(
@@ -115,9 +125,9 @@ def timer_lateness_ms(db: Database, timers: int) -> list[float]:
                     )
                 )
             if len(late) >= timers:
-                return [float(x) for x in late]
-            time.sleep(0.2)
-        raise RuntimeError("timers did not all fire within 60 s")
+                return [float(x) for x in late if x is not None]
+            time.sleep(0.5)
+        raise RuntimeError("timers did not all fire within 120 s")
     finally:
         loop.stop()
 
@@ -131,7 +141,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--timers", type=int, default=200)
+    parser.add_argument("--timers", type=int, default=100)
+    parser.add_argument("--spread", type=float, default=10.0, help="seconds")
     args = parser.parse_args()
     server = None
     pg_url = os.environ.get("LEADFLOW_TEST_PG_URL")
@@ -139,7 +150,14 @@ def main() -> None:
         server = postgres.start()
         pg_url = server.url if server else None
     backends = ["sqlite"] + (["postgresql"] if pg_url else [])
-    out: dict[str, Any] = {"leads": args.leads, "clients": CLIENTS, "runs": args.runs}
+    out: dict[str, Any] = {
+        "leads": args.leads,
+        "clients": CLIENTS,
+        "runs": args.runs,
+        "timers": args.timers,
+        "timer_spread_s": args.spread,
+        "load_average_at_start": os.getloadavg()[0],
+    }
     n = 0
     try:
         for backend in backends:
@@ -152,7 +170,7 @@ def main() -> None:
                     db.dispose()
             n += 1
             db = _fresh(backend, pg_url, n)
-            late = timer_lateness_ms(db, args.timers)
+            late = timer_lateness_ms(db, args.timers, args.spread)
             db.dispose()
             med1 = statistics.median(rates["1"])
             med32 = statistics.median(rates[str(CLIENTS)])

@@ -6,7 +6,9 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +39,7 @@ class Live:
 
 
 @pytest.fixture
-def live(svc: Services) -> Iterator[Live]:
+def live(svc: Services, request: pytest.FixtureRequest) -> Iterator[Live]:
     pull = build_pull(svc)
     tokens = {
         "admin": create_token(svc, Role.ADMIN, name="admin")[0],
@@ -45,8 +47,17 @@ def live(svc: Services) -> Iterator[Live]:
     }
     for i, rep_id in enumerate(pull.reps):
         tokens[f"r{i}"] = create_token(svc, Role.REP, name=f"R{i}", rep_id=rep_id)[0]
+    # Like `leadflow serve`: the app opens its own database and runs the timer loop.
+    owned = request.node.get_closest_marker("server_timers") is not None
+    settings = Settings(database_url=svc.db.url, run_timers=owned)
+    app = create_app(settings, None if owned else svc)
+    with serving(app) as base:
+        yield Live(pull, base, tokens)
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
     port = _free_port()
-    app = create_app(Settings(database_url=svc.db.url, run_timers=False), svc)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -54,6 +65,8 @@ def live(svc: Services) -> Iterator[Live]:
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield Live(pull, f"http://127.0.0.1:{port}", tokens)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from tests.e2e.pull.conftest import Live
 
 SECRETS = ("SecretCorp", "secretcorp", "jane", "software", "Doe")
@@ -97,3 +101,22 @@ class TestHttp:
             refused = r1.post("/queues/blindq/claim-next")
             assert refused.status_code == 403
             assert "receive leads by automatic assignment" in refused.json()["detail"]["message"]
+
+
+@pytest.mark.server_timers
+def test_server_runs_lease_expiry_itself(live: Live) -> None:
+    """`leadflow serve` runs due timers by default: a short lease ends, the lead returns."""
+    with live.client("admin") as admin, live.client("r0") as r0:
+        spec = {"name": "quick", "mode": "pool", "team": "inbound", "lease_minutes": 0.01}
+        assert admin.post("/queues", json=spec).status_code == 201
+        book = "rules: []\nfallback:\n  queue: {name: quick}\n"
+        admin.put("/rulebook", content=book, headers={"content-type": "application/yaml"})
+        lead = admin.post("/leads", json={"email": "x@corp.example"}).json()["id"]
+        assert r0.post(f"/leads/{lead}/claim").status_code == 200
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if admin.get(f"/leads/{lead}").json()["status"] == "queued":
+                break
+            time.sleep(0.1)
+        kinds = [d["kind"] for d in admin.get(f"/leads/{lead}/decisions").json()]
+        assert kinds == ["route", "claim", "return"]
