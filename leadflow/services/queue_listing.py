@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from leadflow.domain.model import LeadStatus
 from leadflow.domain.pull import (
-    Mode,
     Queue,
     Tier,
     View,
@@ -65,13 +64,9 @@ class Filters:
 
 
 def _viewer(s: Session, name: str, principal: Principal) -> tuple[Queue, Tier | None, View]:
-    """Staff see everything (they triage); reps see what mode and tier allow."""
-    if principal.is_staff and principal.rep_id is None:
-        return load_queue(s, name), None, View.FULL
+    """Staff see everything (they triage and supervise); reps what mode and tier allow."""
     if principal.is_staff:
-        queue = load_queue(s, name)
-        if queue.mode is Mode.TRIAGE:
-            return queue, None, View.FULL
+        return load_queue(s, name), None, View.FULL
     queue, tier, _ = puller(s, name, principal)
     return queue, tier, rep_view(queue, tier)
 

@@ -9,6 +9,7 @@ import pytest
 from leadflow.domain.pull import Tier
 from leadflow.errors import Conflict, Forbidden, LeadflowError, NotFound, ValidationError
 from leadflow.services import claims, queues
+from leadflow.services.auth import Principal, Role
 from leadflow.services.queue_listing import Filters, lead_details, list_queue
 from tests.integration.pull.conftest import Pull
 
@@ -118,8 +119,10 @@ class TestModes:
 
     def test_rep_outside_the_queue_team_is_refused(self, pull: Pull) -> None:
         pull.queue("inbound", "pool")
+        outsider = Principal(Role.REP, "Boss", pull.manager.rep_id)
         with pytest.raises(Forbidden, match="not among the reps of queue 'inbound'"):
-            list_queue(pull.svc, "inbound", pull.manager, Filters())
+            list_queue(pull.svc, "inbound", outsider, Filters())
+        assert list_queue(pull.svc, "inbound", pull.manager, Filters())["view"] == "full"
 
     def test_unknown_queue_is_404(self, pull: Pull) -> None:
         with pytest.raises(NotFound, match="queue 'ghost' not found"):
