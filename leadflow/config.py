@@ -22,3 +22,4 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     log_level: str = "info"
     log_json: bool = False
+    run_timers: bool = True  # `leadflow serve` runs due timers itself (see `leadflow worker`)

@@ -13,6 +13,7 @@ from leadflow.api.limits import BodySizeLimit
 from leadflow.api.routes import discover_routers
 from leadflow.config import Settings
 from leadflow.services.context import Services
+from leadflow.services.timer_loop import TimerLoop
 from leadflow.store.db import Database
 
 
@@ -22,11 +23,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = None
         if owns_services:
             db = Database(settings.database_url)
             db.upgrade()
             app.state.services = Services(db)
+            if settings.run_timers:
+                loop = TimerLoop(app.state.services).start()
         yield
+        if loop is not None:
+            loop.stop()
         if owns_services:
             app.state.services.db.dispose()
 

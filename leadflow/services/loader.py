@@ -15,10 +15,12 @@ from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
 from leadflow import yamltext
+from leadflow.domain.pull import Tier
 from leadflow.errors import ValidationError
+from leadflow.pull_schemas import QueueIn
 from leadflow.rules import OrgRefs, compile_rulebook
 from leadflow.schemas import AccountIn, Email, RepIn, RepPatch, TeamIn, TerritoryIn
-from leadflow.services import org, rulebooks
+from leadflow.services import org, queues, rulebooks
 from leadflow.services.context import Services
 from leadflow.store.models import AccountDomainRow, RepRow, TeamRow, TerritoryRow
 
@@ -44,6 +46,8 @@ class OrgDocument(BaseModel):
     territories: list[TerritoryIn] = Field(default_factory=list, max_length=10_000)
     reps: list[RepIn] = Field(default_factory=list, max_length=100_000)
     accounts: list[AccountSpec] = Field(default_factory=list, max_length=1_000_000)
+    queues: list[QueueIn] = Field(default_factory=list, max_length=1000)
+    tiers: dict[Email, Tier] = Field(default_factory=dict, max_length=100_000)
     rulebook: dict[str, Any] | None = None
     # Rep behaviour for `leadflow simulate` (docs/simulator.md); loading ignores it.
     simulation: dict[str, Any] | None = None
@@ -156,6 +160,8 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
             ),
         )
         stats["accounts"] += 1
+    queues.load_section(svc, doc.queues, doc.tiers, reps)
+    stats["queues"] = len(doc.queues)
     if doc.rulebook is not None:
         rulebooks.save(svc, yaml.safe_dump(doc.rulebook), actor="leadflow load")
     return stats

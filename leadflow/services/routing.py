@@ -136,12 +136,32 @@ def decide(
     if book is None:
         book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
+    # SQLite serialises writers (BEGIN IMMEDIATE) and an unlocked read locks nothing, so
+    # there the state can be loaded rule by rule without any risk of deadlock.
+    staged = not lock or svc.db.is_sqlite
+    result, load_rows, rotations = route_with(s, book, ctx, org, now, lock=lock, staged=staged)
+    elapsed_us = (time.perf_counter_ns() - started) // 1000
+    return result, ctx, org, load_rows, rotations, elapsed_us
+
+
+def route_with(
+    s: Session,
+    book: Rulebook,
+    ctx: dict[str, Any],
+    org: Org,
+    now: datetime,
+    *,
+    lock: bool,
+    staged: bool = False,
+) -> tuple[RoutingResult, dict[int, RepLoadRow], dict[str, RotationRow]]:
+    """Route `ctx` through any rulebook (the active one, or one a feature builds, e.g. a
+    queue's auto-assignment), loading and locking the loads and rotations it needs.
+
+    Most leads are decided by the first rule that applies, so when `staged` only that
+    rule's state is loaded first, and the rest only if the decision went further (then it
+    decides again: `route` is pure). PostgreSQL row locks are taken once, in order."""
     stages = needs_by_rule(book, ctx, org, now)
-    # Most leads are decided by the first rule that applies, so load that rule's state
-    # first, and the rest only if the decision went further (then decide again: `route` is
-    # pure). Only where that cannot deadlock: SQLite serialises writers (BEGIN IMMEDIATE)
-    # and an unlocked read locks nothing; PostgreSQL row locks are taken once, in order.
-    take = 1 if (not lock or svc.db.is_sqlite) else len(stages)
+    take = 1 if staged else len(stages)
     rotations: dict[str, RotationRow] = {}
     load_rows: dict[int, RepLoadRow] = {}
     loads: dict[int, RepLoad] = {}
@@ -158,10 +178,17 @@ def decide(
         )
         result = route(book, ctx, org, loads, states, now)
         if take >= len(stages) or assign_steps_reached(result) <= take:
-            break
+            return result, load_rows, rotations
         take = len(stages)
-    elapsed_us = (time.perf_counter_ns() - started) // 1000
-    return result, ctx, org, load_rows, rotations, elapsed_us
+
+
+def lock_loads(s: Session, rep_ids: frozenset[int]) -> dict[int, RepLoadRow]:
+    """Lock these reps' load rows (in id order, like every writer) for a decision."""
+    return _lock_loads(s, rep_ids, True)
+
+
+def current_load(row: RepLoadRow, org: Org, now: datetime) -> RepLoad:
+    return _load(row, org, now)
 
 
 def intake(

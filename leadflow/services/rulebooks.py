@@ -7,12 +7,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from leadflow.domain.routing import UNASSIGNED_QUEUE
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound, RulebookError
 from leadflow.rules import OrgRefs, compile_rulebook, parse_document
 from leadflow.services import rotations
 from leadflow.services.context import RULEBOOK_VERSION, Services, read_meta, set_meta
 from leadflow.store.models import RepRow, RulebookRow, TeamRow, TerritoryRow
+from leadflow.store.pull_models import QueueRow
 
 DEFAULT_RULEBOOK: dict[str, Any] = {
     "rules": [],
@@ -26,6 +28,7 @@ def org_refs(s: Session) -> OrgRefs:
         teams=frozenset(s.scalars(select(TeamRow.name))),
         rep_emails=frozenset(e.lower() for e in s.scalars(select(RepRow.email))),
         territories=frozenset(s.scalars(select(TerritoryRow.name))),
+        queues=frozenset(s.scalars(select(QueueRow.name))) | {UNASSIGNED_QUEUE},
     )
 
 
