@@ -49,11 +49,11 @@ class World:
     simulation: dict[str, Any]
 
     def compile(self, text: str | bytes, name: str = "rulebook") -> Rulebook:
-        """Validate like `leadflow rulebook validate`, offers allowed (they are simulated)."""
+        """Validate like `leadflow rulebook validate`; offers and any queue name allowed:
+        both are simulated (a queue is a pull pool of the behaviour model)."""
+        refs = replace(self.refs, queues=None, extra={"offers": True})
         try:
-            return compile_rulebook(
-                parse_document(text), replace(self.refs, extra={"offers": True})
-            )
+            return compile_rulebook(parse_document(text), refs)
         except RulebookError as exc:
             raise RulebookError(f"{name}: {exc.message}") from None
 
