@@ -58,7 +58,7 @@ class TestLoad:
             ("reps: [{name: X, email: x@x.example, capacity: {max_open: -1}}]", "reps.0.capacity"),
         ],
     )
-    def test_invalid_document_names_the_field(self, svc: Services, text: str, field: str) -> None:
+    def test_invalid_document_names_the_field(self, text: str, field: str) -> None:
         """Schema errors name the path in the document."""
         with pytest.raises(ValidationError) as info:
             loader.parse(text)
@@ -123,16 +123,20 @@ class TestImport:
         ],
         ids=["email", "country", "score-range", "extra-cell", "unknown-column"],
     )
-    def test_one_bad_line_imports_nothing_and_names_the_line(
-        self, svc: Services, csv_text: str, line: int, field: str
+    def test_a_bad_line_is_named_by_number_and_field(
+        self, csv_text: str, line: int, field: str
     ) -> None:
         """Every line is validated first; the error carries the line number and field."""
+        _, errors = imports.parse_csv(csv_text.encode())
+        assert (errors[0].line, errors[0].field) == (line, field)
+
+    def test_one_bad_line_imports_nothing(self, svc: Services) -> None:
+        """The good lines before and after a bad one are not imported either."""
         _load(svc, ORG_YAML)
         with pytest.raises(imports.ImportFailed) as info:
-            imports.import_leads(svc, csv_text.encode())
-        first = info.value.line_errors[0]
-        assert (first.line, first.field) == (line, field)
-        assert f"line {line}" in str(info.value)
+            imports.import_leads(svc, (CSV_OK + "c-9,bad-email,FR,,,\nc-10,,FR,,,\n").encode())
+        assert "line 5: email" in str(info.value)
+        assert info.value.errors[0]["line"] == 5
         assert routing.list_leads(svc)["items"] == []
 
     def test_quoted_multiline_cells_keep_true_line_numbers(self) -> None:
