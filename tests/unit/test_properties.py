@@ -28,6 +28,7 @@ from leadflow.testing import FrozenClock, lead, make_org, rep
 from tests.unit.kit import MONDAY_10_UTC, Router, book, single
 
 POOL = single("{name: pool, assign: {team: sales, method: round_robin}}")
+POOL_BOOK = book(POOL)
 
 caps = st.builds(
     Capacity,
@@ -57,7 +58,7 @@ class TestFairness:
     def test_round_robin_counts_never_differ_by_more_than_one(self, n: int, picks: int) -> None:
         """Among N always-eligible reps, after every lead the counts differ by at most 1."""
         reps = [rep(id=i + 1) for i in range(n)]
-        router = Router(book(POOL), make_org(reps))
+        router = Router(POOL_BOOK, make_org(reps))
         counts: Counter[int | None] = Counter({r.id: 0 for r in reps})
         for _ in range(picks):
             counts[router.route(lead()).outcome.rep_id] += 1
@@ -88,7 +89,7 @@ class TestCapsAndOutcomes:
         self, reps: list[Rep], leads: int
     ) -> None:
         """The domain never assigns past a cap; leads nobody can take are queued, not lost."""
-        router = Router(book(POOL), make_org(reps))
+        router = Router(POOL_BOOK, make_org(reps))
         outcomes = []
         for _ in range(leads):
             before = dict(router.loads)
@@ -126,6 +127,7 @@ rules:
 fallback:
   assign: {team: sales, method: load_balanced}
 """
+MIXED_BOOK = book(MIXED)
 
 leads = st.builds(
     lambda country, size, vip, owner: lead(
@@ -152,7 +154,7 @@ class TestEveryLeadHasOneOutcome:
         """Whatever the org and the lead: exactly one outcome; an assigned rep was eligible
         and among the reps `needs` asked the caller to load (so the caller can count it)."""
         org = make_org(reps, teams=[Team("sales", manager_rep_id=reps[0].id)])
-        router = Router(book(MIXED), org, MONDAY_10_UTC + timedelta(hours=hour))
+        router = Router(MIXED_BOOK, org, MONDAY_10_UTC + timedelta(hours=hour))
         for data in stream:
             need = needs(router.rulebook, data, org, router.now)
             before = dict(router.loads)
