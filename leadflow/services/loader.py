@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from pydantic import ValidationError as PydanticError
 from sqlalchemy import select
 
@@ -43,6 +43,7 @@ class OrgDocument(BaseModel):
     reps: list[RepIn] = Field(default_factory=list, max_length=100_000)
     accounts: list[AccountSpec] = Field(default_factory=list, max_length=1_000_000)
     rulebook: dict[str, Any] | None = None
+    _source: str = PrivateAttr(default="")  # the YAML text, to point errors at their line
 
 
 def parse(text: str) -> OrgDocument:
@@ -53,11 +54,37 @@ def parse(text: str) -> OrgDocument:
         where = f" (line {mark.line + 1})" if mark else ""
         raise ValidationError(f"not valid YAML{where}: {exc}") from None
     try:
-        return OrgDocument.model_validate(raw)
+        doc = OrgDocument.model_validate(raw)
     except PydanticError as exc:
         err = exc.errors()[0]
         path = ".".join(str(p) for p in err["loc"])
-        raise ValidationError(f"{path}: {err['msg']}", field=path) from None
+        raise ValidationError(f"{_at(text, path)}{path}: {err['msg']}", field=path) from None
+    doc._source = text
+    return doc
+
+
+def _at(text: str, path: str) -> str:
+    """`line N: ` for the YAML node at a dotted path (`reps.3.email`), or "" if unknown."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return ""
+    if node is None:
+        return ""
+    line = node.start_mark.line
+    for part in path.split("."):
+        if isinstance(node, yaml.MappingNode):
+            # The key's line: right for unknown keys too, whose value may span lines.
+            pair = next(((k, v) for k, v in node.value if k.value == part), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            node = node.value[int(part)]
+            line = node.start_mark.line
+        else:
+            break
+    return f"line {line + 1}: "
 
 
 def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
@@ -120,7 +147,8 @@ def _check_references(
 
     def need(known: set[str], name: str | None, what: str, field: str) -> None:
         if name is not None and name not in known:
-            raise ValidationError(f"{what} {name!r} is not defined", field=field)
+            where = _at(doc._source, field) if doc._source else ""
+            raise ValidationError(f"{where}{what} {name!r} is not defined", field=field)
 
     for i, team in enumerate(doc.teams):
         need(rep_emails, team.manager, f"team {team.name!r}: manager", f"teams.{i}.manager")

@@ -51,18 +51,26 @@ class TestLoad:
         assert org.counts(svc)["reps"] == 3
 
     @pytest.mark.parametrize(
-        ("text", "field"),
+        ("text", "field", "line"),
         [
-            ("reps: [{name: X, email: not-an-email}]", "reps.0.email"),
-            ("teams: [{name: t, colour: red}]", "teams.0.colour"),
-            ("reps: [{name: X, email: x@x.example, capacity: {max_open: -1}}]", "reps.0.capacity"),
+            ("reps: [{name: X, email: not-an-email}]", "reps.0.email", 1),
+            ("teams:\n  - {name: t}\n  - {name: u, colour: red}", "teams.1.colour", 3),
+            (
+                "reps:\n  - name: X\n    email: x@x.example\n    capacity: {max_open: -1}",
+                "reps.0.capacity.max_open",
+                4,
+            ),
+            ("reps:\n  - {name: X}", "reps.0.email", 2),
         ],
     )
-    def test_invalid_document_names_the_field(self, text: str, field: str) -> None:
-        """Schema errors name the path in the document."""
+    def test_invalid_document_names_the_field_and_line(
+        self, text: str, field: str, line: int
+    ) -> None:
+        """Schema errors name the path in the document and its line."""
         with pytest.raises(ValidationError) as info:
             loader.parse(text)
-        assert info.value.field is not None and info.value.field.startswith(field)
+        assert info.value.field == field
+        assert info.value.message.startswith(f"line {line}: {field}: ")
 
     def test_yaml_syntax_error_gives_the_line(self) -> None:
         with pytest.raises(ValidationError, match=r"line 3"):
@@ -74,9 +82,10 @@ class TestLoad:
             ("manager: boss@x.example", "manager: nobody@x.example", "teams.0.manager"),
             ("owner: ana@x.example", "owner: nobody@x.example", "accounts.0.owner"),
             ("territories: [west]", "territories: [east]", "reps.1.territories"),
+            ("rulebook:", "  - {name: Copy, domains: [acme.com]}\nrulebook:", "accounts.1.domains"),
             ("team: france, method", "team: spain, method", "assign.team"),
         ],
-        ids=["unknown-manager", "unknown-owner", "unknown-territory", "bad-rulebook"],
+        ids=["unknown-manager", "unknown-owner", "unknown-territory", "dup-domain", "rulebook"],
     )
     def test_a_bad_reference_late_in_the_file_changes_nothing(
         self, svc: Services, old: str, new: str, field: str
@@ -86,6 +95,8 @@ class TestLoad:
         with pytest.raises(ValidationError) as info:
             _load(svc, ORG_YAML.replace(old, new))
         assert info.value.field == field
+        if field.startswith("teams.0"):
+            assert info.value.message.startswith("line 3: team 'france': manager")
         assert org.counts(svc) == before
         assert rulebooks.list_versions(svc) == []
 
