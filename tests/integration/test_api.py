@@ -28,6 +28,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     db.dispose()
 
 
+HUGE = 10**20
 FR_LEAD = {"email": "jane@prospect.example", "company": {"country": "FR"}}
 
 
@@ -197,6 +198,34 @@ class TestBadInput:
         ]
         assert "unknown field" in detail(answer)["message"]
         assert api.get("/api/v1/rulebook").json()["version"] == before
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "field"),
+        [
+            ("GET", f"/api/v1/leads/{HUGE}", None, "lead_id"),
+            ("GET", f"/api/v1/leads/{HUGE}/decisions", None, "lead_id"),
+            ("GET", f"/api/v1/leads?before={HUGE}", None, "before"),
+            ("GET", f"/api/v1/leads?owner={HUGE}", None, "owner"),
+            ("GET", f"/api/v1/reps/{HUGE}", None, "rep_id"),
+            ("GET", f"/api/v1/rulebook/versions/{HUGE}", None, "version"),
+            ("GET", f"/api/v1/accounts?offset={HUGE}", None, "offset"),
+            ("POST", "/api/v1/teams", {"name": "t", "manager_rep_id": HUGE}, "manager_rep_id"),
+            (
+                "POST",
+                "/api/v1/accounts",
+                {"name": "a", "domains": ["a.example"], "owner_rep_id": HUGE},
+                "owner_rep_id",
+            ),
+            ("POST", "/api/v1/tokens", {"role": "rep", "rep_id": HUGE}, "rep_id"),
+        ],
+    )
+    def test_ids_beyond_64_bits_are_422_not_500(
+        self, api: TestClient, method: str, path: str, body: Any, field: str
+    ) -> None:
+        """A number no database column can hold is bad input naming its field."""
+        answer = api.request(method, path, json=body)
+        assert answer.status_code == 422
+        assert error_fields(answer) == [field]
 
     def test_unknown_rep_is_404_and_duplicate_team_409(self, api: TestClient) -> None:
         assert api.get("/api/v1/reps/999").status_code == 404
