@@ -122,6 +122,8 @@ class TestAuth:
         assert api.patch(mine, json={"weight": 9}, headers=headers).status_code == 403
         theirs = f"/api/v1/reps/{ids[1]}"
         assert api.patch(theirs, json={"status": "away"}, headers=headers).status_code == 403
+        assert api.post("/api/v1/leads", json=FR_LEAD, headers=headers).status_code == 403
+        assert api.get("/api/v1/reps", headers=headers).status_code == 403
 
 
 class TestBadInput:
