@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from leadflow.errors import AuthError
 from leadflow.services import org, routing
-from leadflow.services.auth import authenticate
+from leadflow.services.auth import Role, authenticate
 
 HERE = Path(__file__).parent
 COOKIE = "leadflow_session"
@@ -38,6 +38,14 @@ def install(app: FastAPI) -> None:
         principal = _principal(request)
         if principal is None:
             return RedirectResponse("/login", status_code=303)
+        if principal.role is Role.INTAKE:
+            # A web-form token has no rep to filter by: it must not see everyone's leads.
+            return templates.TemplateResponse(
+                request,
+                "login.html",
+                {"error": "This token may only create leads."},
+                status_code=403,
+            )
         svc = request.app.state.services
         leads = routing.list_leads(
             svc, owner=None if principal.is_staff else principal.rep_id, limit=25
