@@ -18,6 +18,7 @@ from leadflow.domain.eligibility import Requirements, skip_reason
 from leadflow.domain.model import Capacity, Rep, RepLoad, RepStatus, Team
 from leadflow.domain.routing import needs
 from leadflow.domain.strategies import weighted
+from leadflow.rules.conditions import parse_condition
 from leadflow.schemas import CapacityIn, LeadIn, RepIn, TeamIn
 from leadflow.services import org as org_service
 from leadflow.services import routing, rulebooks
@@ -276,3 +277,35 @@ def test_a_week_later_the_weekly_cap_frees_up(sqlite_template: Path, db_dir: Pat
         assert statuses == ["assigned", "queued", "assigned"]
     finally:
         svc.db.dispose()
+
+
+# ---------------------------------------------------------------- conditions
+
+scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(["fr", "FR", "b", ""])
+
+
+class TestConditionAlgebra:
+    @given(actual=scalars, expected=scalars, present=st.booleans())
+    def test_negative_operators_are_exact_complements(
+        self, actual: Any, expected: Any, present: bool
+    ) -> None:
+        """`ne` is never `eq`, `not_in` never `in`, `not` flips: present or missing field."""
+        data = {"attributes": {"x": actual} if present else {}}
+
+        def holds(when: dict[str, Any]) -> bool:
+            return parse_condition(when).evaluate(data)
+
+        eq = holds({"field": "attributes.x", "op": "eq", "value": expected})
+        assert holds({"field": "attributes.x", "op": "ne", "value": expected}) is not eq
+        in_ = holds({"attributes.x": {"in": [expected]}})
+        assert in_ is eq
+        assert holds({"attributes.x": {"not_in": [expected]}}) is not in_
+        assert holds({"not": {"field": "attributes.x", "op": "eq", "value": expected}}) is not eq
+
+    @given(actual=st.integers(-5, 5), low=st.integers(-5, 5), high=st.integers(-5, 5))
+    def test_between_is_gte_and_lte(self, actual: int, low: int, high: int) -> None:
+        """`between [low, high]` is inclusive on both ends."""
+        data = {"score": actual}
+        between = parse_condition({"score": {"between": [low, high]}}).evaluate(data)
+        both = parse_condition({"score": {"gte": low, "lte": high}}).evaluate(data)
+        assert between is both is (low <= actual <= high)
