@@ -26,6 +26,9 @@ from leadflow.domain.model import WEEKDAYS
 
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"EU"}
 
+MAX_ID = 2**63 - 1
+"""Largest row id either database stores (64-bit): a bigger number is bad input, not a 500."""
+
 
 def _email(value: str) -> str:
     try:
@@ -63,6 +66,7 @@ Country = Annotated[str, Field(max_length=3), AfterValidator(_country)]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -145,7 +149,7 @@ class AbsenceIn(Strict):
 
 class TeamIn(Strict):
     name: Tag
-    manager_rep_id: int | None = None
+    manager_rep_id: Id | None = None
 
 
 class TerritoryIn(Strict):
@@ -168,7 +172,7 @@ class AccountIn(Strict):
     domains: list[Annotated[str, Field(min_length=3, max_length=253)]] = Field(
         min_length=1, max_length=100
     )
-    owner_rep_id: int | None = None
+    owner_rep_id: Id | None = None
     strategic: bool = False
     team: Tag | None = None
 

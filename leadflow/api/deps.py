@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 
 from leadflow.errors import Forbidden
+from leadflow.schemas import MAX_ID
 from leadflow.services import websessions
 from leadflow.services.auth import Principal, Role, authenticate
 from leadflow.services.context import Services
+
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A row id in the URL; out of the 64-bit range is a 422, never a database error."""
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def get_services(request: Request) -> Services:

@@ -37,6 +37,7 @@ COMPANY_FIELDS = {"name", "domain", "size", "industry", "country", "state", "reg
 ACCOUNT_FIELDS = {"matched", "id", "name", "strategic", "owner_rep_id", "team"}
 TERRITORY_FIELDS = {"matched", "name", "team"}
 _NESTED_QUANTIFIER = re.compile(r"\([^)]*[+*][^)]*\)[+*{]")
+_REPEATED_ALTERNATION = re.compile(r"\([^)]*\|[^)]*\)[+*{]")
 
 
 class ConditionError(ValueError):
@@ -124,6 +125,11 @@ def _pattern(value: Any, path: str) -> re.Pattern[str]:
     if _NESTED_QUANTIFIER.search(value):
         # (a+)+ and friends backtrack exponentially: refuse them up front.
         raise ConditionError(path, "nested quantifiers such as (a+)+ are not allowed")
+    if _REPEATED_ALTERNATION.search(value):
+        # (a|aa)+ backtracks exponentially too, on inputs a web form can send.
+        raise ConditionError(
+            path, "repeated alternatives such as (a|aa)+ are not allowed; use [ab]+ or a list"
+        )
     try:
         return re.compile(value, re.IGNORECASE)
     except re.error as exc:

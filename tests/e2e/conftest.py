@@ -29,9 +29,18 @@ def free_port() -> int:
 class Server:
     """`python -m leadflow.cli.main serve` on one database; can be killed and restarted."""
 
-    database_url: str
+    directory: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.directory / 'e2e.db'}"
+
+    @property
+    def log(self) -> Path:
+        # A file, not a pipe: a chatty server never blocks on a full pipe buffer.
+        return self.directory / "server.log"
 
     @property
     def url(self) -> str:
@@ -47,18 +56,20 @@ class Server:
             "LEADFLOW_PORT": str(self.port),
             "LEADFLOW_LOG_LEVEL": "warning",
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "leadflow.cli.main", "serve"],
-            cwd=ROOT,  # this checkout's package, not another installed copy
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "leadflow.cli.main", "serve"],
+                cwd=ROOT,  # this checkout's package, not another installed copy
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"server exited with {self.process.returncode}: {err}")
+                raise RuntimeError(
+                    f"server exited with {self.process.returncode}: {self.log.read_text()}"
+                )
             try:
                 if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
                     return
@@ -72,7 +83,6 @@ class Server:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
-        self._close()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -82,11 +92,6 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        self._close()
-
-    def _close(self) -> None:
-        if self.process is not None and self.process.stderr is not None:
-            self.process.stderr.close()
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -97,7 +102,7 @@ class Server:
 
 
 def _running(directory: Path) -> Iterator[Server]:
-    srv = Server(f"sqlite:///{directory / 'e2e.db'}")
+    srv = Server(directory)
     srv.start()
     yield srv
     srv.stop()

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leadflow.cli.main import app
-from leadflow.services import auth, routing
+from leadflow.services import auth, org, routing
 from leadflow.services.context import Services
 from leadflow.store.db import Database
 
@@ -71,6 +71,17 @@ def test_load_validate_activate_import_route(cli: CliRunner, files: Path) -> Non
     assert json.loads(routed.stdout)["status"] == "assigned"
     svc = services(files)
     assert len(routing.list_leads(svc)["items"]) == 3
+    svc.db.dispose()
+
+
+def test_load_error_gives_the_line_and_loads_nothing(cli: CliRunner, files: Path) -> None:
+    (files / "bad_org.yaml").write_text(
+        ORG.replace("teams: [france]}\n  - {name: Bo", "teams: [spain]}\n  - {name: Bo")
+    )
+    output = run(cli, "load", files / "bad_org.yaml", code=1)
+    assert "line 4: team 'spain' is not defined" in output
+    svc = services(files)
+    assert org.counts(svc)["reps"] == 0
     svc.db.dispose()
 
 

@@ -28,6 +28,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
     db.dispose()
 
 
+HUGE = 10**20
 FR_LEAD = {"email": "jane@prospect.example", "company": {"country": "FR"}}
 
 
@@ -121,6 +122,8 @@ class TestAuth:
         assert api.patch(mine, json={"weight": 9}, headers=headers).status_code == 403
         theirs = f"/api/v1/reps/{ids[1]}"
         assert api.patch(theirs, json={"status": "away"}, headers=headers).status_code == 403
+        assert api.post("/api/v1/leads", json=FR_LEAD, headers=headers).status_code == 403
+        assert api.get("/api/v1/reps", headers=headers).status_code == 403
 
 
 class TestBadInput:
@@ -197,6 +200,34 @@ class TestBadInput:
         ]
         assert "unknown field" in detail(answer)["message"]
         assert api.get("/api/v1/rulebook").json()["version"] == before
+
+    @pytest.mark.parametrize(
+        ("method", "path", "body", "field"),
+        [
+            ("GET", f"/api/v1/leads/{HUGE}", None, "lead_id"),
+            ("GET", f"/api/v1/leads/{HUGE}/decisions", None, "lead_id"),
+            ("GET", f"/api/v1/leads?before={HUGE}", None, "before"),
+            ("GET", f"/api/v1/leads?owner={HUGE}", None, "owner"),
+            ("GET", f"/api/v1/reps/{HUGE}", None, "rep_id"),
+            ("GET", f"/api/v1/rulebook/versions/{HUGE}", None, "version"),
+            ("GET", f"/api/v1/accounts?offset={HUGE}", None, "offset"),
+            ("POST", "/api/v1/teams", {"name": "t", "manager_rep_id": HUGE}, "manager_rep_id"),
+            (
+                "POST",
+                "/api/v1/accounts",
+                {"name": "a", "domains": ["a.example"], "owner_rep_id": HUGE},
+                "owner_rep_id",
+            ),
+            ("POST", "/api/v1/tokens", {"role": "rep", "rep_id": HUGE}, "rep_id"),
+        ],
+    )
+    def test_ids_beyond_64_bits_are_422_not_500(
+        self, api: TestClient, method: str, path: str, body: Any, field: str
+    ) -> None:
+        """A number no database column can hold is bad input naming its field."""
+        answer = api.request(method, path, json=body)
+        assert answer.status_code == 422
+        assert error_fields(answer) == [field]
 
     def test_unknown_rep_is_404_and_duplicate_team_409(self, api: TestClient) -> None:
         assert api.get("/api/v1/reps/999").status_code == 404
@@ -282,3 +313,25 @@ class TestLeadsApi:
         )
         assert ok.status_code == 201
         assert api.post("/api/v1/leads", json=FR_LEAD).json()["owner_rep_id"] == ids[1]
+
+
+class TestWebHome:
+    def test_home_page_lists_leads_for_staff(self, api: TestClient, svc: Services) -> None:
+        french_team(svc, 1)
+        lead = api.post("/api/v1/leads", json=FR_LEAD).json()
+        api.cookies.set("leadflow_session", "test-admin-token")
+        page = api.get("/", headers={"Authorization": ""})
+        assert page.status_code == 200
+        assert f'data-lead="{lead["id"]}"' in page.text
+
+    def test_intake_token_cannot_read_leads_through_the_home_page(
+        self, api: TestClient, svc: Services
+    ) -> None:
+        """A web-form token signed in on the UI sees no lead (it has no rep to filter by)."""
+        french_team(svc, 1)
+        api.post("/api/v1/leads", json=FR_LEAD)
+        token = bearer(svc, Role.INTAKE)["Authorization"].removeprefix("Bearer ")
+        api.cookies.set("leadflow_session", token)
+        page = api.get("/", headers={"Authorization": ""})
+        assert page.status_code == 403
+        assert "data-lead=" not in page.text

@@ -42,27 +42,35 @@ class TestLoad:
     def test_load_creates_everything_and_rerun_is_idempotent(self, svc: Services) -> None:
         """A first load creates; running it again updates reps and creates nothing new."""
         stats = _load(svc, ORG_YAML)
-        assert stats == {"teams": 1, "territories": 1, "reps": 3, "accounts": 1, "updated": 0}
+        assert stats == {"teams": 1, "territories": 1, "reps": 3, "accounts": 1, "updated": 0, "queues": 0}
         boss = next(r for r in org.list_reps(svc) if r["email"] == "boss@x.example")
         assert org.list_teams(svc)[0]["manager_rep_id"] == boss["id"]
         assert rulebooks.get_active(svc)["version"] == 1
         again = _load(svc, ORG_YAML)
-        assert again == {"teams": 0, "territories": 0, "reps": 0, "accounts": 0, "updated": 3}
+        assert again == {"teams": 0, "territories": 0, "reps": 0, "accounts": 0, "updated": 3, "queues": 0}
         assert org.counts(svc)["reps"] == 3
 
     @pytest.mark.parametrize(
-        ("text", "field"),
+        ("text", "field", "line"),
         [
-            ("reps: [{name: X, email: not-an-email}]", "reps.0.email"),
-            ("teams: [{name: t, colour: red}]", "teams.0.colour"),
-            ("reps: [{name: X, email: x@x.example, capacity: {max_open: -1}}]", "reps.0.capacity"),
+            ("reps: [{name: X, email: not-an-email}]", "reps.0.email", 1),
+            ("teams:\n  - {name: t}\n  - {name: u, colour: red}", "teams.1.colour", 3),
+            (
+                "reps:\n  - name: X\n    email: x@x.example\n    capacity: {max_open: -1}",
+                "reps.0.capacity.max_open",
+                4,
+            ),
+            ("reps:\n  - {name: X}", "reps.0.email", 2),
         ],
     )
-    def test_invalid_document_names_the_field(self, svc: Services, text: str, field: str) -> None:
-        """Schema errors name the path in the document."""
+    def test_invalid_document_names_the_field_and_line(
+        self, text: str, field: str, line: int
+    ) -> None:
+        """Schema errors name the path in the document and its line."""
         with pytest.raises(ValidationError) as info:
             loader.parse(text)
-        assert info.value.field is not None and info.value.field.startswith(field)
+        assert info.value.field == field
+        assert info.value.message.startswith(f"line {line}: {field}: ")
 
     def test_yaml_syntax_error_gives_the_line(self) -> None:
         with pytest.raises(ValidationError, match=r"line 3"):
@@ -74,9 +82,10 @@ class TestLoad:
             ("manager: boss@x.example", "manager: nobody@x.example", "teams.0.manager"),
             ("owner: ana@x.example", "owner: nobody@x.example", "accounts.0.owner"),
             ("territories: [west]", "territories: [east]", "reps.1.territories.0"),
+            ("rulebook:", "  - {name: Copy, domains: [acme.com]}\nrulebook:", "accounts.1.domains"),
             ("team: france, method", "team: spain, method", "assign.team"),
         ],
-        ids=["unknown-manager", "unknown-owner", "unknown-territory", "bad-rulebook"],
+        ids=["unknown-manager", "unknown-owner", "unknown-territory", "dup-domain", "rulebook"],
     )
     def test_a_bad_reference_late_in_the_file_changes_nothing(
         self, svc: Services, old: str, new: str, field: str
@@ -86,6 +95,8 @@ class TestLoad:
         with pytest.raises(ValidationError) as info:
             _load(svc, ORG_YAML.replace(old, new))
         assert info.value.field == field
+        if field.startswith("teams.0"):
+            assert info.value.message.startswith("line 3: teams.0.manager: unknown rep")
         assert org.counts(svc) == before
         assert rulebooks.list_versions(svc) == []
 
@@ -123,16 +134,20 @@ class TestImport:
         ],
         ids=["email", "country", "score-range", "extra-cell", "unknown-column"],
     )
-    def test_one_bad_line_imports_nothing_and_names_the_line(
-        self, svc: Services, csv_text: str, line: int, field: str
+    def test_a_bad_line_is_named_by_number_and_field(
+        self, csv_text: str, line: int, field: str
     ) -> None:
         """Every line is validated first; the error carries the line number and field."""
+        _, errors = imports.parse_csv(csv_text.encode())
+        assert (errors[0].line, errors[0].field) == (line, field)
+
+    def test_one_bad_line_imports_nothing(self, svc: Services) -> None:
+        """The good lines before and after a bad one are not imported either."""
         _load(svc, ORG_YAML)
         with pytest.raises(imports.ImportFailed) as info:
-            imports.import_leads(svc, csv_text.encode())
-        first = info.value.line_errors[0]
-        assert (first.line, first.field) == (line, field)
-        assert f"line {line}" in str(info.value)
+            imports.import_leads(svc, (CSV_OK + "c-9,bad-email,FR,,,\nc-10,,FR,,,\n").encode())
+        assert "line 5: email" in str(info.value)
+        assert info.value.errors[0]["line"] == 5
         assert routing.list_leads(svc)["items"] == []
 
     def test_quoted_multiline_cells_keep_true_line_numbers(self) -> None:

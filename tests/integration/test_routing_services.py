@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from leadflow.schemas import LeadIn, RepPatch
+from leadflow.schemas import LeadIn, RepIn, RepPatch
 from leadflow.services import org, routing
 from leadflow.services.context import Services
 from leadflow.store.models import DecisionRow, LeadRow, RepLoadRow, RotationRow
+from leadflow.testing import FrozenClock
 from tests.integration.conftest import french_team, post
 
 
@@ -72,6 +73,17 @@ class TestIntakeRecords:
         later = [post(restarted, company={"country": "FR"})["owner_rep_id"] for _ in range(2)]
         assert first + later == [ids[0], ids[1], ids[2], ids[0]]
 
+    def test_team_changes_do_not_reset_turns(self, svc: Services) -> None:
+        """A newcomer joins the rotation without resetting it; a leaver just drops out."""
+        a, b, c = french_team(svc, 3)
+        fr = {"company": {"country": "FR"}}
+        owners = [post(svc, **fr)["owner_rep_id"] for _ in range(2)]
+        d = org.create_rep(svc, RepIn(name="D", email="d@x.example", teams=["france"]))["id"]
+        owners += [post(svc, **fr)["owner_rep_id"] for _ in range(4)]
+        org.update_rep(svc, a, RepPatch(teams=[]))
+        owners += [post(svc, **fr)["owner_rep_id"] for _ in range(3)]
+        assert owners == [a, b, c, d, a, b, c, d, b]
+
     def test_idempotency_key_returns_the_same_lead(self, svc: Services) -> None:
         """The same Idempotency-Key again answers with the first lead, routes nothing."""
         french_team(svc, 2)
@@ -87,6 +99,17 @@ class TestIntakeRecords:
         french_team(svc, 1, capacity={"max_per_day": 2})
         statuses = [post(svc, company={"country": "FR"})["status"] for _ in range(3)]
         assert statuses == ["assigned", "assigned", "queued"]
+
+    def test_daily_cap_resets_at_midnight_in_the_rep_timezone(
+        self, svc: Services, clock: FrozenClock
+    ) -> None:
+        """14:00 UTC is 23:00 in Tokyo, 15:30 UTC is the next day there: a fresh daily cap."""
+        french_team(svc, 1, timezone="Asia/Tokyo", capacity={"max_per_day": 1})
+        clock.at = clock.at.replace(hour=14)
+        statuses = [post(svc, company={"country": "FR"})["status"] for _ in range(2)]
+        clock.advance(minutes=90)
+        statuses.append(post(svc, company={"country": "FR"})["status"])
+        assert statuses == ["assigned", "queued", "assigned"]
 
 
 class TestListing:

@@ -48,7 +48,7 @@ class TestOperators:
             ({"attributes.tags": {"contains": "us"}}, False),
             ({"email": {"starts_with": "JANE@"}}, True),
             ({"email": {"starts_with": "john"}}, False),
-            ({"email": {"matches": r"@acme\.(example|com)$"}}, True),
+            ({"email": {"matches": r"@acme\.(example|com)$"}}, True),  # unrepeated: fine
             ({"email": {"matches": r"^bob"}}, False),
             ({"attributes.utm_source": {"exists": True}}, True),
             ({"attributes.utm_campaign": {"exists": True}}, False),
@@ -144,6 +144,8 @@ class TestParseErrors:
             ({"score": {"exists": "yes"}}, "when.score", "true or false"),
             ({"email": {"matches": "(unclosed"}}, "when.email", "invalid regular expression"),
             ({"email": {"matches": "(a+)+$"}}, "when.email", "nested quantifiers"),
+            ({"email": {"matches": "^(a|aa)+$"}}, "when.email", "repeated alternatives"),
+            ({"email": {"matches": "(x|xy){2,}"}}, "when.email", "repeated alternatives"),
             ({"email": {"matches": "x" * 201}}, "when.email", "longer than 200"),
             ({"all": []}, "when.all", "non-empty list"),
             ({"any": [{"score": {"gt": 1}}, {"nope": 1}]}, "when.any[1]", "unknown field"),

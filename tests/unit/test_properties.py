@@ -18,6 +18,7 @@ from leadflow.domain.eligibility import Requirements, skip_reason
 from leadflow.domain.model import Capacity, Rep, RepLoad, RepStatus, Team
 from leadflow.domain.routing import needs
 from leadflow.domain.strategies import weighted
+from leadflow.rules.conditions import parse_condition
 from leadflow.schemas import CapacityIn, LeadIn, RepIn, TeamIn
 from leadflow.services import org as org_service
 from leadflow.services import routing, rulebooks
@@ -28,6 +29,7 @@ from leadflow.testing import FrozenClock, lead, make_org, rep
 from tests.unit.kit import MONDAY_10_UTC, Router, book, single
 
 POOL = single("{name: pool, assign: {team: sales, method: round_robin}}")
+POOL_BOOK = book(POOL)
 
 caps = st.builds(
     Capacity,
@@ -57,7 +59,7 @@ class TestFairness:
     def test_round_robin_counts_never_differ_by_more_than_one(self, n: int, picks: int) -> None:
         """Among N always-eligible reps, after every lead the counts differ by at most 1."""
         reps = [rep(id=i + 1) for i in range(n)]
-        router = Router(book(POOL), make_org(reps))
+        router = Router(POOL_BOOK, make_org(reps))
         counts: Counter[int | None] = Counter({r.id: 0 for r in reps})
         for _ in range(picks):
             counts[router.route(lead()).outcome.rep_id] += 1
@@ -88,7 +90,7 @@ class TestCapsAndOutcomes:
         self, reps: list[Rep], leads: int
     ) -> None:
         """The domain never assigns past a cap; leads nobody can take are queued, not lost."""
-        router = Router(book(POOL), make_org(reps))
+        router = Router(POOL_BOOK, make_org(reps))
         outcomes = []
         for _ in range(leads):
             before = dict(router.loads)
@@ -126,6 +128,7 @@ rules:
 fallback:
   assign: {team: sales, method: load_balanced}
 """
+MIXED_BOOK = book(MIXED)
 
 leads = st.builds(
     lambda country, size, vip, owner: lead(
@@ -152,7 +155,7 @@ class TestEveryLeadHasOneOutcome:
         """Whatever the org and the lead: exactly one outcome; an assigned rep was eligible
         and among the reps `needs` asked the caller to load (so the caller can count it)."""
         org = make_org(reps, teams=[Team("sales", manager_rep_id=reps[0].id)])
-        router = Router(book(MIXED), org, MONDAY_10_UTC + timedelta(hours=hour))
+        router = Router(MIXED_BOOK, org, MONDAY_10_UTC + timedelta(hours=hour))
         for data in stream:
             need = needs(router.rulebook, data, org, router.now)
             before = dict(router.loads)
@@ -274,3 +277,35 @@ def test_a_week_later_the_weekly_cap_frees_up(sqlite_template: Path, db_dir: Pat
         assert statuses == ["assigned", "queued", "assigned"]
     finally:
         svc.db.dispose()
+
+
+# ---------------------------------------------------------------- conditions
+
+scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.sampled_from(["fr", "FR", "b", ""])
+
+
+class TestConditionAlgebra:
+    @given(actual=scalars, expected=scalars, present=st.booleans())
+    def test_negative_operators_are_exact_complements(
+        self, actual: Any, expected: Any, present: bool
+    ) -> None:
+        """`ne` is never `eq`, `not_in` never `in`, `not` flips: present or missing field."""
+        data = {"attributes": {"x": actual} if present else {}}
+
+        def holds(when: dict[str, Any]) -> bool:
+            return parse_condition(when).evaluate(data)
+
+        eq = holds({"field": "attributes.x", "op": "eq", "value": expected})
+        assert holds({"field": "attributes.x", "op": "ne", "value": expected}) is not eq
+        in_ = holds({"attributes.x": {"in": [expected]}})
+        assert in_ is eq
+        assert holds({"attributes.x": {"not_in": [expected]}}) is not in_
+        assert holds({"not": {"field": "attributes.x", "op": "eq", "value": expected}}) is not eq
+
+    @given(actual=st.integers(-5, 5), low=st.integers(-5, 5), high=st.integers(-5, 5))
+    def test_between_is_gte_and_lte(self, actual: int, low: int, high: int) -> None:
+        """`between [low, high]` is inclusive on both ends."""
+        data = {"score": actual}
+        between = parse_condition({"score": {"between": [low, high]}}).evaluate(data)
+        both = parse_condition({"score": {"gte": low, "lte": high}}).evaluate(data)
+        assert between is both is (low <= actual <= high)

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from leadflow.api.deps import AnyUser, Intake, Staff, SvcDep
+from leadflow.api.deps import AnyUser, Intake, PathId, QueryId, Staff, SvcDep
 from leadflow.errors import Forbidden, NotFound
-from leadflow.schemas import LeadIn
+from leadflow.schemas import MAX_ID, LeadIn
 from leadflow.services import routing
 from leadflow.services.auth import Principal
 
@@ -45,11 +45,13 @@ def _visible(principal: Principal, lead: dict[str, Any]) -> dict[str, Any]:
 def list_leads(
     svc: SvcDep,
     principal: AnyUser,
-    owner: int | None = None,
+    owner: QueryId = None,
     status: str | None = Query(default=None, max_length=16),
     queue: str | None = Query(default=None, max_length=100),
     territory: str | None = Query(default=None, max_length=100),
-    before: int | None = Query(default=None, description="the `next` of the previous page"),
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="the `next` of the previous page")
+    ] = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> dict[str, Any]:
     if not principal.is_staff:
@@ -68,12 +70,12 @@ def list_leads(
 
 
 @router.get("/leads/{lead_id}")
-def get_lead(lead_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def get_lead(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     return _visible(principal, routing.get_lead(svc, lead_id))
 
 
 @router.get("/leads/{lead_id}/decisions")
-def get_decisions(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
+def get_decisions(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
     _visible(principal, routing.get_lead(svc, lead_id))
     return routing.get_decisions(svc, lead_id)
 

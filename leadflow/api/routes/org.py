@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from leadflow.api.deps import Staff, SvcDep
-from leadflow.schemas import AccountIn, TeamIn, TerritoryIn
+from leadflow.schemas import MAX_ID, AccountIn, Id, TeamIn, TerritoryIn
 from leadflow.services import org
 
 router = APIRouter(tags=["organisation"])
 
 
 class ManagerIn(BaseModel):
-    manager_rep_id: int | None
+    manager_rep_id: Id | None
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED)
@@ -53,6 +53,6 @@ def list_accounts(
     svc: SvcDep,
     _: Staff,
     limit: int = Query(default=100, ge=1, le=1000),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> list[dict[str, Any]]:
     return org.list_accounts(svc, limit, offset)

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
-from leadflow.api.deps import AnyUser, Staff, SvcDep
+from leadflow.api.deps import AnyUser, PathId, Staff, SvcDep
 from leadflow.errors import Forbidden
 from leadflow.schemas import AbsenceIn, RepIn, RepPatch
 from leadflow.services import org
@@ -31,13 +31,13 @@ def list_reps(
 
 
 @router.get("/{rep_id}")
-def get_rep(rep_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def get_rep(rep_id: PathId, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     _self_or_staff(principal, rep_id)
     return org.get_rep(svc, rep_id)
 
 
 @router.patch("/{rep_id}")
-def patch_rep(rep_id: int, body: RepPatch, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def patch_rep(rep_id: PathId, body: RepPatch, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     _self_or_staff(principal, rep_id)
     if principal.role is Role.REP and body.model_fields_set - {"status"}:
         raise Forbidden("a rep may only change their own `status`")
@@ -46,14 +46,16 @@ def patch_rep(rep_id: int, body: RepPatch, svc: SvcDep, principal: AnyUser) -> d
 
 @router.post("/{rep_id}/out-of-office", status_code=status.HTTP_201_CREATED)
 def add_out_of_office(
-    rep_id: int, body: AbsenceIn, svc: SvcDep, principal: AnyUser
+    rep_id: PathId, body: AbsenceIn, svc: SvcDep, principal: AnyUser
 ) -> dict[str, Any]:
     _self_or_staff(principal, rep_id)
     return org.add_absence(svc, rep_id, body)
 
 
 @router.delete("/{rep_id}/out-of-office/{absence_id}", status_code=204)
-def delete_out_of_office(rep_id: int, absence_id: int, svc: SvcDep, principal: AnyUser) -> Response:
+def delete_out_of_office(
+    rep_id: PathId, absence_id: PathId, svc: SvcDep, principal: AnyUser
+) -> Response:
     _self_or_staff(principal, rep_id)
     org.delete_absence(svc, rep_id, absence_id)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from leadflow.api.deps import Admin, Staff, SvcDep
+from leadflow.api.deps import Admin, PathId, Staff, SvcDep
 from leadflow.services import rulebooks
 
 router = APIRouter(prefix="/rulebook", tags=["rulebook"])
@@ -47,11 +47,11 @@ def list_versions(svc: SvcDep, _: Staff) -> list[dict[str, Any]]:
 
 
 @router.get("/versions/{version}")
-def get_version(version: int, svc: SvcDep, _: Staff) -> dict[str, Any]:
+def get_version(version: PathId, svc: SvcDep, _: Staff) -> dict[str, Any]:
     return rulebooks.get_version(svc, version)
 
 
 @router.post("/versions/{version}/activate")
-def activate_version(version: int, svc: SvcDep, _: Admin) -> dict[str, Any]:
+def activate_version(version: PathId, svc: SvcDep, _: Admin) -> dict[str, Any]:
     """Roll back (or forward) to a stored version."""
     return rulebooks.activate(svc, version)

@@ -5,7 +5,8 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from leadflow.api.deps import Admin, SvcDep
+from leadflow.api.deps import Admin, PathId, SvcDep
+from leadflow.schemas import Id
 from leadflow.services import auth
 
 router = APIRouter(prefix="/tokens", tags=["auth"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/tokens", tags=["auth"])
 class TokenIn(BaseModel):
     role: auth.Role
     name: str = Field(default="", max_length=200)
-    rep_id: int | None = None
+    rep_id: Id | None = None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -30,5 +31,5 @@ def list_tokens(svc: SvcDep, _: Admin) -> list[dict[str, Any]]:
 
 
 @router.post("/{token_id}/revoke")
-def revoke(token_id: int, svc: SvcDep, _: Admin) -> dict[str, Any]:
+def revoke(token_id: PathId, svc: SvcDep, _: Admin) -> dict[str, Any]:
     return auth.revoke_token(svc, token_id)
