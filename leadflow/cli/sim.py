@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -28,20 +29,20 @@ def demo_data(
 ) -> None:
     """Generate a realistic lead history with outcomes (and optionally its org.yaml)."""
     from leadflow.sim.history import generate_history, generate_org
-    from leadflow.sim.leads import write_csv
+    from leadflow.sim.leads import SimLead, write_csv
 
     org = generate_org(reps, seed)
     with _progress() as progress:
         task = progress.add_task("generating", total=leads)
 
-        def tick() -> object:
+        def tick() -> Iterator[SimLead]:
             for i, lead in enumerate(generate_history(leads, org, seed)):
                 if i % 1000 == 0:
                     progress.update(task, completed=i)
                 yield lead
             progress.update(task, completed=leads)
 
-        n = write_csv(out_path, tick())  # type: ignore[arg-type]
+        n = write_csv(out_path, tick())
     out.print(f"Wrote {n} leads to {out_path}.")
     if org_out is not None:
         org_out.write_text(
