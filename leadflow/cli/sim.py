@@ -79,7 +79,7 @@ def simulate(
         float, typer.Option(min=0, help="Reassign an uncalled lead after this (0: never)")
     ] = 24.0,
     jobs: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes for the runs (default: CPU count)")
+        int, typer.Option(min=0, max=64, help="Processes for the runs (0: one per CPU)")
     ] = 0,
 ) -> None:
     """Replay a lead history under competing rulebooks; write report.json + report.html."""
