@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -28,20 +29,20 @@ def demo_data(
 ) -> None:
     """Generate a realistic lead history with outcomes (and optionally its org.yaml)."""
     from leadflow.sim.history import generate_history, generate_org
-    from leadflow.sim.leads import write_csv
+    from leadflow.sim.leads import SimLead, write_csv
 
     org = generate_org(reps, seed)
     with _progress() as progress:
         task = progress.add_task("generating", total=leads)
 
-        def tick() -> object:
+        def tick() -> Iterator[SimLead]:
             for i, lead in enumerate(generate_history(leads, org, seed)):
                 if i % 1000 == 0:
                     progress.update(task, completed=i)
                 yield lead
             progress.update(task, completed=leads)
 
-        n = write_csv(out_path, tick())  # type: ignore[arg-type]
+        n = write_csv(out_path, tick())
     out.print(f"Wrote {n} leads to {out_path}.")
     if org_out is not None:
         org_out.write_text(
@@ -78,7 +79,7 @@ def simulate(
         float, typer.Option(min=0, help="Reassign an uncalled lead after this (0: never)")
     ] = 24.0,
     jobs: Annotated[
-        int, typer.Option(min=1, max=64, help="Processes for the runs (default: CPU count)")
+        int, typer.Option(min=0, max=64, help="Processes for the runs (0: one per CPU)")
     ] = 0,
 ) -> None:
     """Replay a lead history under competing rulebooks; write report.json + report.html."""

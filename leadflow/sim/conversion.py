@@ -51,7 +51,7 @@ class ConversionModel:
         return self.base[min(int(s / (100.0 / SCORE_BINS)), SCORE_BINS - 1)]
 
     def decay(self, hours: float) -> float:
-        return 0.5 ** (max(hours, 0.0) / self.half_life_hours)
+        return float(0.5 ** (max(hours, 0.0) / self.half_life_hours))
 
     def probability(
         self, score: float | None, hours: float | None, performance: float, matched: bool

@@ -14,6 +14,9 @@ class IndexedOrg(Org):
     """
 
     __slots__ = ("_sim_by_email", "_sim_members", "base")
+    _sim_by_email: dict[str, Rep]
+    _sim_members: dict[str, list[Rep]]
+    base: Org
 
     def __init__(self, org: Org) -> None:
         super().__init__(org.reps, org.teams, org.territories, org.revision)

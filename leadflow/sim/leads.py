@@ -64,6 +64,7 @@ class SimLead:
     def document(self) -> dict[str, Any]:
         """The lead as `leadflow.services.routing.lead_document` shapes it for rules."""
         company: dict[str, Any] = {}
+        value: Any
         for key, value in (
             ("name", self.company_name),
             ("domain", self.company_domain),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +36,7 @@ class Recorder:
         self.revenue = 0.0
         self.outcomes: Counter[str] = Counter()
         self.rep_count: Counter[int] = Counter()
-        self.rep_value: Counter[int] = Counter()
+        self.rep_value: dict[int, float] = defaultdict(float)
         self.offers = 0
         self.offers_accepted = 0
         self.offer_asks = 0
