@@ -1,0 +1,141 @@
+"""Notifications: a rep's live event stream and channel choices; admins' outbound
+event endpoints; staff's view of the outbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadflow.api.deps import Admin, CurrentPrincipal, Staff, SvcDep
+from leadflow.errors import Forbidden, ValidationError
+from leadflow.notify.broker import broker, wait
+from leadflow.services import notifications, outbox
+from leadflow.services.auth import Principal
+from leadflow.services.context import Services
+
+router = APIRouter(tags=["notifications"])
+
+POLL_SECONDS = 1.0  # catches messages written by other processes (workers)
+KEEPALIVE_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream
+BATCH = 100
+
+
+def rep_of(principal: Principal) -> int:
+    if principal.rep_id is None:
+        raise Forbidden("this is a rep's own view: use a rep token")
+    return principal.rep_id
+
+
+@router.get("/me/events", response_class=StreamingResponse)
+async def events(
+    request: Request,
+    svc: SvcDep,
+    principal: CurrentPrincipal,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+) -> StreamingResponse:
+    """Server-sent events: the rep's in-app messages, live. Resumes after `Last-Event-ID`
+    (or `?after=`); without either, starts with messages from now on."""
+    rep_id = rep_of(principal)
+    start = after
+    if last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise ValidationError("Last-Event-ID must be a message id", field="Last-Event-ID")
+        start = int(last_event_id)
+    if start is None:
+        start = await run_in_threadpool(_latest_id, svc, rep_id)
+    return StreamingResponse(
+        _stream(request, svc, rep_id, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _latest_id(svc: Services, rep_id: int) -> int:
+    items = outbox.inapp_after(svc, rep_id, 0, limit=1, newest=True)
+    return int(items[0]["id"]) if items else 0
+
+
+async def _stream(request: Request, svc: Services, rep_id: int, cursor: int) -> AsyncIterator[str]:
+    yield "retry: 2000\n\n"
+    last_sent = time.monotonic()
+    with broker.listen() as wake:
+        while not await request.is_disconnected():
+            wake.clear()
+            items = await run_in_threadpool(outbox.inapp_after, svc, rep_id, cursor, BATCH)
+            for item in items:
+                cursor = item["id"]
+                yield outbox.sse_frame(item)
+                last_sent = time.monotonic()
+            if len(items) == BATCH:
+                continue
+            if (
+                not await wait(wake, POLL_SECONDS)
+                and time.monotonic() - last_sent > KEEPALIVE_SECONDS
+            ):
+                yield ": keep-alive\n\n"
+                last_sent = time.monotonic()
+
+
+Channel = Literal["inapp", "email", "slack"]
+
+
+class PrefsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channels: dict[str, list[Channel]] = Field(default_factory=dict, max_length=20)
+    slack_url: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/me/notifications")
+def get_prefs(svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    return notifications.get_prefs(svc, rep_of(principal))
+
+
+@router.put("/me/notifications")
+def set_prefs(body: PrefsIn, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    chosen = {k: list(v) for k, v in body.channels.items()}
+    return notifications.set_prefs(svc, rep_of(principal), chosen, body.slack_url)
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    kind: Literal["webhook", "slack"] = "webhook"
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, max_length=50)
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+
+
+@router.post("/webhooks", status_code=status.HTTP_201_CREATED)
+def create_endpoint(body: EndpointIn, svc: SvcDep, _: Admin) -> dict[str, Any]:
+    """A webhook's signing `secret` is in this answer only."""
+    return notifications.create_endpoint(
+        svc, body.name, body.kind, body.url, body.events, body.secret
+    )
+
+
+@router.get("/webhooks")
+def list_endpoints(svc: SvcDep, _: Admin) -> list[dict[str, Any]]:
+    return notifications.list_endpoints(svc)
+
+
+@router.delete("/webhooks/{endpoint_id}", status_code=204)
+def delete_endpoint(endpoint_id: int, svc: SvcDep, _: Admin) -> Response:
+    notifications.delete_endpoint(svc, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.get("/outbox")
+def list_outbox(
+    svc: SvcDep,
+    _: Staff,
+    status: Literal["pending", "sent", "dead"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict[str, Any]]:
+    return outbox.list_messages(svc, status=status, limit=limit)
