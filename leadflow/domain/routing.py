@@ -111,18 +111,69 @@ def route(
 
 
 def _trace(steps: list[dict[str, Any]], outcome: Outcome, rulebook: Rulebook) -> dict[str, Any]:
+    return {"rulebook_version": rulebook.version, "steps": steps, "outcome": _view(outcome)}
+
+
+def _view(outcome: Outcome) -> dict[str, Any]:
     return {
-        "rulebook_version": rulebook.version,
-        "steps": steps,
-        "outcome": {
-            "kind": outcome.kind,
-            "rule": outcome.rule,
-            "rep_id": outcome.rep_id,
-            "queue": outcome.queue,
-            "method": outcome.method,
-            "reason": outcome.reason,
-        },
+        "kind": outcome.kind,
+        "rule": outcome.rule,
+        "rep_id": outcome.rep_id,
+        "queue": outcome.queue,
+        "method": outcome.method,
+        "reason": outcome.reason,
     }
+
+
+# ---------------------------------------------------------------- one action, no rules
+
+
+def action_needs(action: Action, lead: LeadData, org: Org) -> Needs:
+    """Reps and rotations that applying `action` alone may touch."""
+    if isinstance(action, Assign):
+        pool = frozenset(r.id for r in _pool(action, lead, org))
+        return Needs(pool, frozenset([action.pool_key()]))
+    return Needs(frozenset(), frozenset())
+
+
+def act_alone(
+    rule_name: str,
+    action: Action,
+    lead: LeadData,
+    org: Org,
+    loads: Mapping[int, RepLoad],
+    states: Mapping[str, RotationState],
+    now: datetime,
+    why: str,
+    rulebook_version: int | None,
+) -> RoutingResult:
+    """Apply one action outside rule matching (an offer's `then`); never nowhere."""
+    step: dict[str, Any] = {"rule": rule_name, "action": action.kind, "matched": True, "why": why}
+    outcome, updates = _act(rule_name, action, lead, org, loads, states, now, step)
+    if outcome is None:
+        outcome = Outcome(
+            "queued",
+            rule_name,
+            queue=UNASSIGNED_QUEUE,
+            reason=f"{why}; the `then` action found no eligible rep; held for a manager",
+        )
+        step["result"] = outcome.reason
+    trace = {"rulebook_version": rulebook_version, "steps": [step], "outcome": _view(outcome)}
+    return RoutingResult(outcome, trace, updates)
+
+
+def offer_pool(action: Offer, org: Org) -> list[Rep]:
+    if action.team:
+        return org.team_members(action.team)
+    reps = [org.rep_by_email(e) for e in action.reps]
+    return [r for r in reps if r is not None]
+
+
+def offer_candidates(
+    pool: Sequence[Rep], loads: Mapping[int, RepLoad], now: datetime, step: dict[str, Any]
+) -> list[Rep]:
+    """An offer's pool screened like any assignment's; the reasons go in `step`."""
+    return _screen(pool, loads, Requirements(), now, step)
 
 
 def _applies(rule: Rule, lead: LeadData, now: datetime) -> bool:

@@ -24,8 +24,9 @@ from leadflow.domain.matching import (
     parent_domains,
 )
 from leadflow.domain.model import LeadStatus, Org, RepLoad
-from leadflow.domain.routing import RoutingResult, needs, route
+from leadflow.domain.routing import Needs, RoutingResult, needs, route
 from leadflow.domain.rulebook import Rulebook
+from leadflow.domain.strategies import RotationState
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
@@ -132,6 +133,20 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
     return {r.pool_key: r for r in s.scalars(q)}
 
 
+State = tuple[
+    dict[str, RotationRow], dict[int, RepLoadRow], dict[str, RotationState], dict[int, RepLoad]
+]
+
+
+def load_state(s: Session, need: Needs, org: Org, now: datetime, *, lock: bool) -> State:
+    """Rotation and load rows a decision needs (locked when `lock`), and their values."""
+    rotations = _lock_rotations(s, need.pool_keys, lock)
+    load_rows = _lock_loads(s, need.rep_ids, lock)
+    loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
+    states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
+    return rotations, load_rows, states, loads
+
+
 def decide(
     svc: Services, s: Session, doc: dict[str, Any], now: datetime, *, lock: bool
 ) -> tuple[RoutingResult, dict[str, Any], Org, dict[int, RepLoadRow], dict[str, RotationRow], int]:
@@ -142,10 +157,7 @@ def decide(
     book = compiled(svc, s, meta.get(RULEBOOK_VERSION, 0))
     ctx = build_context(s, doc, org, book)
     need = needs(book, ctx, org, now)
-    rotations = _lock_rotations(s, need.pool_keys, lock)
-    load_rows = _lock_loads(s, need.rep_ids, lock)
-    loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
-    states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
+    rotations, load_rows, states, loads = load_state(s, need, org, now, lock=lock)
     result = route(book, ctx, org, loads, states, now)
     elapsed_us = (time.perf_counter_ns() - started) // 1000
     return result, ctx, org, load_rows, rotations, elapsed_us

@@ -25,6 +25,7 @@ def org_refs(s: Session) -> OrgRefs:
         teams=frozenset(s.scalars(select(TeamRow.name))),
         rep_emails=frozenset(e.lower() for e in s.scalars(select(RepRow.email))),
         territories=frozenset(s.scalars(select(TerritoryRow.name))),
+        extra={"offers": True},
     )
 
 
