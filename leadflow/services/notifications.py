@@ -5,6 +5,7 @@ receive outbound events (CRM sync). Both only write outbox rows in the caller's 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -107,19 +108,36 @@ def notify_rep(
     s: Session, rep_id: int, event: str, payload: dict[str, Any], now: datetime, *, hot: bool
 ) -> None:
     """Queue `event` for the rep on each channel they chose (plus `hot` ones for hot leads)."""
-    rep = s.get(RepRow, rep_id)
-    if rep is None:
-        return
-    row = s.get(NotificationPrefRow, rep_id)
-    chosen = {**DEFAULT_CHANNELS, **(row.channels if row else {})}
-    channels = set(chosen.get(event, [INAPP])) | (set(chosen[HOT]) if hot else set())
-    for channel in sorted(channels):
-        if channel == "email":
-            enqueue(s, event, channel, payload, now, rep_id=rep_id, target=rep.email)
-        elif channel == "slack" and row is not None and row.slack_url:
-            enqueue(s, event, channel, payload, now, rep_id=rep_id, target=row.slack_url)
-        elif channel == INAPP:
-            enqueue(s, event, channel, payload, now, rep_id=rep_id)
+    notify_reps(s, event, {rep_id: payload}, now, hot=hot)
+
+
+def notify_reps(
+    s: Session, event: str, payloads: Mapping[int, dict[str, Any]], now: datetime, *, hot: bool
+) -> None:
+    """`notify_rep` for many reps at once: two queries, whatever their number."""
+    ids = sorted(payloads)
+    with s.no_autoflush:
+        reps = {r.id: r for r in s.scalars(select(RepRow).where(RepRow.id.in_(ids)))}
+        prefs = {
+            p.rep_id: p
+            for p in s.scalars(
+                select(NotificationPrefRow).where(NotificationPrefRow.rep_id.in_(ids))
+            )
+        }
+    for rep_id in ids:
+        rep, row = reps.get(rep_id), prefs.get(rep_id)
+        if rep is None:
+            continue
+        chosen = {**DEFAULT_CHANNELS, **(row.channels if row else {})}
+        channels = set(chosen.get(event, [INAPP])) | (set(chosen[HOT]) if hot else set())
+        payload = payloads[rep_id]
+        for channel in sorted(channels):
+            if channel == "email":
+                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=rep.email)
+            elif channel == "slack" and row is not None and row.slack_url:
+                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=row.slack_url)
+            elif channel == INAPP:
+                enqueue(s, event, channel, payload, now, rep_id=rep_id)
 
 
 @cache
@@ -142,12 +160,22 @@ def publish(s: Session, event: str, data: dict[str, Any], now: datetime) -> int:
     Other features call this for their own events (lead.claimed, lead.released,
     sla.breached). Returns how many messages were queued.
     """
+    return publish_all(s, event, [data], now)
+
+
+def publish_all(s: Session, event: str, items: list[dict[str, Any]], now: datetime) -> int:
+    """`publish` for several events of one type (one query for the endpoints)."""
+    with s.no_autoflush:
+        endpoints = list(
+            s.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.active.is_(True)))
+        )
     n = 0
-    for ep in s.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.active.is_(True))):
+    for ep in endpoints:
         if ep.events and event not in ep.events:
             continue
-        enqueue(s, event, ep.kind, data, now, endpoint_id=ep.id, target=ep.url)
-        n += 1
+        for data in items:
+            enqueue(s, event, ep.kind, data, now, endpoint_id=ep.id, target=ep.url)
+            n += 1
     return n
 
 

@@ -39,7 +39,13 @@ from leadflow.domain.rulebook import Action, Enqueue, Offer, OfferMode
 from leadflow.errors import Conflict, NotFound
 from leadflow.services.context import ORG_REVISION, Services, read_meta
 from leadflow.services.events import lead_summary
-from leadflow.services.notifications import is_hot, notify_rep, publish
+from leadflow.services.notifications import (
+    is_hot,
+    notify_rep,
+    notify_reps,
+    publish,
+    publish_all,
+)
 from leadflow.services.offer_scoring import rep_stats
 from leadflow.services.org import load_org
 from leadflow.services.routing import apply_result, load_state
@@ -178,9 +184,8 @@ def _progress(c: OfferCampaignRow) -> Progress:
 def _send(s: Session, c: OfferCampaignRow, wave: Wave, lead: LeadRow, now: datetime) -> None:
     c.round_no, c.cursor = wave.progress.round, wave.progress.cursor
     expires = now + timedelta(seconds=int(c.spec["timeout_seconds"]))
-    hot = is_hot(lead.score)
-    for rep_id in wave.reps:
-        offer = OfferRow(
+    sent = [
+        OfferRow(
             campaign_id=c.id,
             lead_id=lead.id,
             rep_id=rep_id,
@@ -190,11 +195,13 @@ def _send(s: Session, c: OfferCampaignRow, wave: Wave, lead: LeadRow, now: datet
             expires_at=expires,
             reason="",
         )
-        s.add(offer)
-        s.flush()
-        payload = _payload(offer, c, lead)
-        notify_rep(s, rep_id, "offer.made", payload, now, hot=hot)
-        publish(s, "offer.made", payload, now)
+        for rep_id in wave.reps
+    ]
+    s.add_all(sent)
+    s.flush()  # one batch: a broadcast to 50 reps stays one round trip
+    payloads = {o.rep_id: _payload(o, c, lead) for o in sent}
+    notify_reps(s, "offer.made", payloads, now, hot=is_hot(lead.score))
+    publish_all(s, "offer.made", list(payloads.values()), now)
 
 
 def _payload(offer: OfferRow, c: OfferCampaignRow, lead: LeadRow) -> dict[str, Any]:
