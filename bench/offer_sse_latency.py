@@ -139,39 +139,53 @@ async def run(base: str, tokens: list[str], admin: str, leads: int) -> dict[str,
     }
 
 
+def measure(url: str, leads: int, reps: int) -> dict[str, object]:
+    tokens, admin = seed(url, reps)
+    port = free_port()
+    env = {**os.environ, "LEADFLOW_DATABASE_URL": url, "LEADFLOW_LOG_LEVEL": "warning"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "leadflow.cli.main", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        return asyncio.run(run(base, tokens, admin, leads))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=40)
     parser.add_argument("--reps", type=int, default=50)
-    parser.add_argument("--database", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--postgres", action="store_true", help="also on a throwaway PostgreSQL")
     args = parser.parse_args()
+    results: dict[str, object] = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{tmp}/bench.db"
-        tokens, admin = seed(url, args.reps)
-        port = free_port()
-        env = {**os.environ, "LEADFLOW_DATABASE_URL": url, "LEADFLOW_LOG_LEVEL": "warning"}
-        server = subprocess.Popen(
-            [sys.executable, "-m", "leadflow.cli.main", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-        )
+        results["sqlite"] = measure(f"sqlite:///{tmp}/bench.db", args.leads, args.reps)
+    if args.postgres:
+        from leadflow.testing import postgres
+
+        pg = postgres.start()
+        if pg is None:
+            raise SystemExit("PostgreSQL binaries not found")
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            result = asyncio.run(run(base, tokens, admin, args.leads))
+            results["postgresql"] = measure(pg.url, args.leads, args.reps)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
-    result["database"] = url.split(":", 1)[0]
-    result["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count()}
+            pg.stop()
     out = ROOT / "bench" / "results" / "offer_sse_latency.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

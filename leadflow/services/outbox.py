@@ -251,6 +251,49 @@ def inapp_after(
         ]
 
 
+def inapp_since(
+    svc: Services, cursor: int | None, gaps: list[int], limit: int
+) -> tuple[int, list[dict[str, Any]], list[int]]:
+    """Every rep's in-app messages after `cursor` or with an id in `gaps` (ids reserved
+    but not yet committed when last read). Returns (new cursor, items, ids seen);
+    the first call (cursor None) only returns the current highest id."""
+    with svc.db.read() as s:
+        if cursor is None:
+            top = s.scalar(select(OutboxRow.id).order_by(OutboxRow.id.desc()).limit(1))
+            return int(top or 0), [], []
+        cond = OutboxRow.id > cursor
+        if gaps:
+            cond = cond | OutboxRow.id.in_(gaps)
+        rows = list(
+            s.execute(
+                select(
+                    OutboxRow.id,
+                    OutboxRow.channel,
+                    OutboxRow.rep_id,
+                    OutboxRow.message_id,
+                    OutboxRow.event,
+                    OutboxRow.payload,
+                )
+                .where(cond)
+                .order_by(OutboxRow.id)
+                .limit(limit)
+            )
+        )
+    seen = [r.id for r in rows]
+    items = [
+        {
+            "id": r.id,
+            "rep_id": r.rep_id,
+            "message_id": r.message_id,
+            "event": r.event,
+            "data": r.payload,
+        }
+        for r in rows
+        if r.channel == INAPP
+    ]
+    return max([cursor, *seen]), items, seen
+
+
 def sse_frame(item: dict[str, Any]) -> str:
     """One server-sent event: `id` for resuming, `event` for the type, JSON `data`."""
     data = json.dumps(

@@ -3,7 +3,8 @@ event endpoints; staff's view of the outbox."""
 
 from __future__ import annotations
 
-import time
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -13,15 +14,14 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow.api.deps import Admin, CurrentPrincipal, Staff, SvcDep
+from leadflow.api.streams import hub_for
 from leadflow.errors import Forbidden, ValidationError
-from leadflow.notify.broker import broker, wait
 from leadflow.services import notifications, outbox
 from leadflow.services.auth import Principal
 from leadflow.services.context import Services
 
 router = APIRouter(tags=["notifications"])
 
-POLL_SECONDS = 1.0  # catches messages written by other processes (workers)
 KEEPALIVE_SECONDS = 15.0  # a comment line keeps proxies from closing an idle stream
 BATCH = 100
 
@@ -63,24 +63,46 @@ def _latest_id(svc: Services, rep_id: int) -> int:
 
 
 async def _stream(request: Request, svc: Services, rep_id: int, cursor: int) -> AsyncIterator[str]:
+    hub = hub_for(request.app.state, svc)
     yield "retry: 2000\n\n"
-    last_sent = time.monotonic()
-    with broker.listen() as wake:
-        while not await request.is_disconnected():
-            wake.clear()
+    sent = _Recent()
+    with hub.subscribe(rep_id) as sub:
+        await hub.ready()  # from here the hub delivers whatever the catch-up read misses
+        while True:  # catch up from the database: a reconnect misses nothing
             items = await run_in_threadpool(outbox.inapp_after, svc, rep_id, cursor, BATCH)
             for item in items:
                 cursor = item["id"]
+                sent.add(item["id"])
                 yield outbox.sse_frame(item)
-                last_sent = time.monotonic()
-            if len(items) == BATCH:
-                continue
-            if (
-                not await wait(wake, POLL_SECONDS)
-                and time.monotonic() - last_sent > KEEPALIVE_SECONDS
-            ):
+            if len(items) < BATCH:
+                break
+        while not sub.overflowed or not sub.queue.empty():
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                if await request.is_disconnected():
+                    return
                 yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
+                continue
+            if sent.add(item["id"]):
+                yield outbox.sse_frame(item)
+
+
+class _Recent:
+    """Ids already sent (bounded): the catch-up read and the hub may both deliver one."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self._ids: deque[int] = deque(maxlen=size)
+        self._set: set[int] = set()
+
+    def add(self, i: int) -> bool:
+        if i in self._set:
+            return False
+        if len(self._ids) == self._ids.maxlen:
+            self._set.discard(self._ids[0])
+        self._ids.append(i)
+        self._set.add(i)
+        return True
 
 
 Channel = Literal["inapp", "email", "slack"]
