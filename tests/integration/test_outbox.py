@@ -229,3 +229,30 @@ def test_workers_never_claim_the_same_message(svc: Services) -> None:
     finally:
         release.set()
         t.join()
+
+
+def test_one_worker_tick_expires_an_offer_and_delivers_its_events(
+    svc: Services, clock: FrozenClock
+) -> None:
+    """`leadflow worker` runs offers before the outbox: a timeout's offer.expired and
+    the next offer.made reach the webhook in the same tick."""
+    from leadflow.services.timers import run_all_due
+    from tests.integration.offer_helpers import make_team, new_lead, offer_rulebook
+
+    svc.extras["settings"] = Settings()
+    make_team(svc, 2)
+    offer_rulebook(svc, "{team: sales, mode: cascade, timeout: 30s}")
+    with http_receiver() as rx:
+        notifications.create_endpoint(
+            svc, "crm", "webhook", rx.url, ["offer.expired", "offer.made"]
+        )
+        new_lead(svc)
+        clock.advance(seconds=30)
+        done = run_all_due(svc)
+        assert done["offers"] == 1 and done["outbox"] == 3
+        got = rx.wait_for(3)
+    assert [r.headers[signing.EVENT_HEADER] for r in got] == [
+        "offer.made",
+        "offer.expired",
+        "offer.made",
+    ]
