@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leadflow.errors import Conflict, NotFound
-from leadflow.services import offers, outbox, routing
+from leadflow.services import offer_views, offers, outbox, routing
 from leadflow.services.context import Services
 from leadflow.testing import FrozenClock
 from tests.integration.offer_helpers import (
@@ -106,7 +106,7 @@ class TestCascade:
         with pytest.raises(NotFound):
             offers.accept(svc, offer.id, b)
         with pytest.raises(NotFound):
-            offers.get_offer(svc, offer.id, b)
+            offer_views.get_offer(svc, offer.id, b)
         assert pending(svc, lead["id"])[0].status == "pending"
 
     def test_an_offer_past_its_deadline_cannot_be_accepted(

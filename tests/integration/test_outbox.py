@@ -22,6 +22,7 @@ from leadflow.services.context import Services
 from leadflow.store.outbox_models import OutboxRow
 from leadflow.testing import FrozenClock
 from leadflow.testing.receivers import http_receiver, smtp_receiver
+from tests.integration.offer_helpers import events
 
 RULEBOOK = """
 rules:
@@ -47,14 +48,6 @@ def _lead(svc: Services, n: int = 1) -> dict[str, object]:
     return view
 
 
-def _rows(svc: Services, **where: object) -> list[OutboxRow]:
-    with svc.db.read() as s:
-        q = select(OutboxRow).order_by(OutboxRow.id)
-        for k, v in where.items():
-            q = q.where(getattr(OutboxRow, k) == v)
-        return list(s.scalars(q))
-
-
 class TestWebhook:
     def test_events_are_delivered_signed_with_a_stable_id(self, svc: Services) -> None:
         """lead.created and lead.assigned reach the endpoint; the signature verifies."""
@@ -76,7 +69,7 @@ class TestWebhook:
             body = json.loads(r.body)
             assert body["id"] == r.headers[signing.ID_HEADER]
             assert body["data"]["lead"]["id"] == lead["id"]
-        assert {r.status for r in _rows(svc, channel="webhook")} == {"sent"}
+        assert {r.status for r in events(svc, channel="webhook")} == {"sent"}
 
     def test_a_receiver_answering_500_gets_retries_with_backoff(
         self, svc: Services, clock: FrozenClock
@@ -87,17 +80,17 @@ class TestWebhook:
             notifications.create_endpoint(svc, "crm", "webhook", rx.url, ["lead.created"])
             _lead(svc)
             assert outbox.run_due_timers(svc, clock.now(), 100) == 1
-            (row,) = _rows(svc, channel="webhook")
+            (row,) = events(svc, channel="webhook")
             assert row.status == "pending" and row.attempts == 1
             assert row.next_attempt_at == clock.now() + timedelta(seconds=10)
             assert "HTTP 500" in row.last_error
             assert outbox.run_due_timers(svc, clock.advance(seconds=9), 100) == 0  # not yet
             assert outbox.run_due_timers(svc, clock.advance(seconds=1), 100) == 1
-            (row,) = _rows(svc, channel="webhook")
+            (row,) = events(svc, channel="webhook")
             assert row.next_attempt_at == clock.now() + timedelta(seconds=20)
             assert outbox.run_due_timers(svc, clock.advance(seconds=20), 100) == 1
             got = rx.wait_for(3)
-        (row,) = _rows(svc, channel="webhook")
+        (row,) = events(svc, channel="webhook")
         assert row.status == "sent" and row.attempts == 3
         assert len({r.headers[signing.ID_HEADER] for r in got}) == 1
 
@@ -112,7 +105,7 @@ class TestWebhook:
             outbox.run_due_timers(svc, clock.now(), 100)
             outbox.run_due_timers(svc, clock.advance(seconds=10), 100)
             assert outbox.run_due_timers(svc, clock.advance(hours=2), 100) == 0
-        (row,) = _rows(svc, channel="webhook")
+        (row,) = events(svc, channel="webhook")
         assert row.status == "dead" and "503" in row.last_error
 
     def test_slack_endpoint_gets_a_text_message(self, svc: Services) -> None:
@@ -135,7 +128,7 @@ class TestTransaction:
         with pytest.raises(RuntimeError), svc.db.write() as s:
             notifications.publish(s, "lead.created", {"lead": {"id": 1}}, svc.clock.now())
             raise RuntimeError("the state change failed")
-        assert _rows(svc) == []
+        assert events(svc) == []
 
     def test_a_worker_killed_mid_send_still_delivers(
         self, svc: Services, clock: FrozenClock, tmp_path: object
@@ -165,13 +158,13 @@ class TestTransaction:
             )
             proc = subprocess.run([sys.executable, "-c", script], cwd=os.getcwd(), timeout=60)
             assert proc.returncode == -signal.SIGKILL
-            (row,) = _rows(svc, channel="webhook")
+            (row,) = events(svc, channel="webhook")
             assert row.status == "pending" and row.attempts == 1  # claimed, never sent
             assert rx.requests == []
             assert outbox.run_due_timers(svc, clock.now(), 10) == 0  # leased to the dead one
             assert outbox.run_due_timers(svc, clock.advance(seconds=61), 10) == 1
             assert len(rx.wait_for(1)) == 1
-        (row,) = _rows(svc, channel="webhook")
+        (row,) = events(svc, channel="webhook")
         assert row.status == "sent"
 
 
@@ -186,11 +179,11 @@ class TestEmail:
             (msg,) = smtp.wait_for(1)
         assert msg["To"] == "ana@x.example"
         assert msg["Subject"] == "[leadflow] Lead assigned: Acme 1"
-        (row,) = _rows(svc, channel="email")
+        (row,) = events(svc, channel="email")
         assert msg["Message-ID"] == f"<{row.message_id}@leadflow>"
         assert "Company: Acme 1" in msg.get_payload()
         assert row.status == "sent"
-        assert len(_rows(svc, channel="inapp")) == 1
+        assert len(events(svc, channel="inapp")) == 1
 
     def test_smtp_server_down_is_retried(self, svc: Services) -> None:
         """No server listening: the e-mail stays pending with the error, for a retry."""
@@ -200,7 +193,7 @@ class TestEmail:
         notifications.set_prefs(svc, rep_id, {"lead.assigned": ["email"]}, None)
         _lead(svc)
         outbox.run_due_timers(svc, svc.clock.now(), 100)
-        (row,) = _rows(svc, channel="email")
+        (row,) = events(svc, channel="email")
         assert row.status == "pending" and row.last_error.startswith("SMTP")
 
 

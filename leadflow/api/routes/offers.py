@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow.api.deps import CurrentPrincipal, Staff, SvcDep
 from leadflow.api.routes.notifications import rep_of
-from leadflow.services import offers
+from leadflow.services import offer_views, offers
 
 router = APIRouter(tags=["offers"])
 
@@ -26,12 +26,12 @@ def my_offers(
     status: Literal["pending", "accepted", "declined", "expired", "withdrawn"] | None = "pending",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[dict[str, Any]]:
-    return offers.my_offers(svc, rep_of(principal), status, limit)
+    return offer_views.my_offers(svc, rep_of(principal), status, limit)
 
 
 @router.get("/offers/{offer_id}")
 def get_offer(offer_id: int, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    return offers.get_offer(svc, offer_id, rep_of(principal))
+    return offer_views.get_offer(svc, offer_id, rep_of(principal))
 
 
 @router.post("/offers/{offer_id}/accept")
@@ -49,4 +49,4 @@ def decline(
 
 @router.get("/leads/{lead_id}/offers")
 def lead_offers(lead_id: int, svc: SvcDep, _: Staff) -> list[dict[str, Any]]:
-    return offers.campaigns_of(svc, lead_id)
+    return offer_views.campaigns_of(svc, lead_id)
