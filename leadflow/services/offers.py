@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain.eligibility import Requirements, SkipReason, skip_reason
-from leadflow.domain.model import Org, Rep, RepLoad
+from leadflow.domain.model import LeadStatus, Org, Rep, RepLoad
 from leadflow.domain.offers import Progress, Wave, next_wave, rotating_order
 from leadflow.domain.performance import Weights, rank
 from leadflow.domain.routing import (
@@ -341,6 +341,9 @@ def accept(svc: Services, offer_id: int, rep_id: int) -> dict[str, Any]:
             raise Conflict(f"this offer is already {offer.status}")
         if offer.expires_at <= now:
             raise Conflict("this offer expired")
+        lead = s.get(LeadRow, c.lead_id)
+        if lead is None or lead.status != LeadStatus.OFFERED:  # moved on by someone else
+            raise Conflict("this lead is no longer on offer")
         org = _org(svc, s, now)
         _, load_rows, _, loads = load_state(
             s, Needs(frozenset([rep_id]), frozenset()), org, now, lock=True
@@ -357,8 +360,6 @@ def accept(svc: Services, offer_id: int, rep_id: int) -> dict[str, Any]:
         if won != 1:  # unreachable while the campaign lock holds; kept as the last word
             raise Conflict("already taken: another rep accepted this lead first")
         offer.status, offer.responded_at = ACCEPTED, now
-        lead = s.get(LeadRow, c.lead_id)
-        assert lead is not None
         _withdraw_others(s, c, offer, lead, now)
         outcome = Outcome(
             "assigned",

@@ -249,3 +249,49 @@ class TestNotifications:
         new_lead(svc, 2, score=90)
         (mail,) = events(svc, channel="email")
         assert mail.event == "offer.made" and mail.target == "sales0@x.example"
+
+
+class TestNestedAndStale:
+    def test_then_can_be_another_offer_with_its_own_then(
+        self, svc: Services, clock: FrozenClock
+    ) -> None:
+        """Sales times out → offered to backup → backup times out → triage queue."""
+        (a,) = make_team(svc, 1)
+        (backup,) = make_team(svc, 1, team="backup")
+        offer_rulebook(
+            svc,
+            "{team: sales, mode: cascade, timeout: 30s, then: "
+            "{offer: {team: backup, mode: rotating, timeout: 1m, then: {queue: triage}}}}",
+        )
+        lead = new_lead(svc)
+        assert [o.rep_id for o in pending(svc, lead["id"])] == [a]
+        offers.run_due_timers(svc, clock.advance(seconds=30), 100)
+        assert routing.get_lead(svc, lead["id"])["status"] == "offered"
+        (second,) = pending(svc, lead["id"])
+        assert second.rep_id == backup
+        offers.run_due_timers(svc, clock.advance(seconds=60), 100)
+        view = routing.get_lead(svc, lead["id"])
+        assert view["status"] == "queued" and view["queue"] == "triage"
+        kinds = [d["kind"] for d in routing.get_decisions(svc, lead["id"])]
+        assert kinds == ["route", "offer_fallback", "offer_fallback"]
+        history = offer_views.campaigns_of(svc, lead["id"])
+        assert [(c["mode"], c["status"]) for c in history] == [
+            ("cascade", "fallback"),
+            ("rotating", "fallback"),
+        ]
+
+    def test_a_lead_moved_on_by_someone_else_cannot_be_accepted(self, svc: Services) -> None:
+        """If the lead left `offered` by another path, a pending offer answers 409."""
+        from leadflow.store.models import LeadRow
+
+        a, _ = make_team(svc, 2)
+        offer_rulebook(svc, CASCADE)
+        lead = new_lead(svc)
+        (offer,) = pending(svc, lead["id"])
+        with svc.db.write() as s:
+            row = s.get(LeadRow, lead["id"])
+            assert row is not None
+            row.status, row.queue = "queued", "triage"
+        with pytest.raises(Conflict, match="no longer on offer"):
+            offers.accept(svc, offer.id, a)
+        assert routing.get_lead(svc, lead["id"])["owner_rep_id"] is None
