@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from leadflow.domain.offers import Progress, next_wave, rotating_order
 from leadflow.domain.rulebook import OfferMode
 from leadflow.testing import rep
@@ -82,3 +85,45 @@ class TestRotating:
         assert order[0].id == 23
         order, state = rotating_order([a, b, c], state)
         assert order[0].id == 22
+
+
+class TestProperties:
+    @given(
+        mode=st.sampled_from(list(OfferMode)),
+        order=st.lists(st.integers(1, 30), min_size=1, max_size=8, unique=True),
+        available=st.sets(st.integers(1, 30)),
+        rounds=st.integers(1, 4),
+        size=st.none() | st.integers(1, 5),
+    )
+    def test_campaign_ends_and_asks_only_available_reps_at_most_once_per_round(
+        self,
+        mode: OfferMode,
+        order: list[int],
+        available: set[int],
+        rounds: int,
+        size: int | None,
+    ) -> None:
+        """Whatever the order and availability, the waves end; no rep is asked more than
+        once a round; broadcast waves respect `size`."""
+        p = Progress(mode, tuple(order), rounds, size if mode is OfferMode.BROADCAST else None)
+        asked: list[int] = []
+        for wave in waves(p, frozenset(available)):
+            assert set(wave) <= available
+            if mode is OfferMode.BROADCAST and size is not None:
+                assert len(wave) <= size
+            asked.extend(wave)
+        for rep_id in set(asked):
+            assert asked.count(rep_id) <= rounds
+        if available & set(order):
+            assert asked  # somebody available is always asked
+
+    @given(n=st.integers(1, 6), k=st.integers(1, 5))
+    def test_rotating_first_position_is_shared_evenly(self, n: int, k: int) -> None:
+        """Over k*n leads with the same reps, each rep is first exactly k times."""
+        reps = [rep(id=100 + i) for i in range(n)]
+        state: dict[str, int] = {}
+        firsts: list[int] = []
+        for _ in range(n * k):
+            order, state = rotating_order(reps, state)
+            firsts.append(order[0].id)
+        assert all(firsts.count(r.id) == k for r in reps)
