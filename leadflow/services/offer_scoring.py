@@ -40,7 +40,8 @@ def rep_stats(
         )
         .group_by(LeadRow.owner_rep_id, LeadRow.status)
     ):
-        outcomes[rep_id][status] = n
+        if rep_id is not None:  # excluded by the query; narrows the type
+            outcomes[rep_id][status] = n
     offers: dict[int, dict[str, int]] = defaultdict(dict)
     for rep_id, status, n in s.execute(
         select(OfferRow.rep_id, OfferRow.status, func.count())
@@ -59,7 +60,7 @@ def rep_stats(
         .order_by(OfferRow.id.desc())
         .limit(MAX_RESPONSES * len(ids))
     ):
-        if len(times[rep_id]) < MAX_RESPONSES:
+        if responded is not None and len(times[rep_id]) < MAX_RESPONSES:
             times[rep_id].append((responded - created).total_seconds())
     return {
         r: RepStats(

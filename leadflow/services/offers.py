@@ -16,9 +16,9 @@ whole write transactions. The accept itself is one conditional UPDATE
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain.eligibility import Requirements, SkipReason, skip_reason
@@ -352,10 +352,13 @@ def accept(svc: Services, offer_id: int, rep_id: int) -> dict[str, Any]:
         reason = skip_reason(rep, loads[rep_id], Requirements(), now) if rep else None
         if reason in CAPACITY:
             raise Conflict(f"you cannot take another lead now ({reason}); decline instead")
-        won = s.execute(
-            update(OfferCampaignRow)
-            .where(OfferCampaignRow.id == c.id, OfferCampaignRow.status == OPEN)
-            .values(status=ACCEPTED, winner_rep_id=rep_id, closed_at=now)
+        won = cast(
+            CursorResult[Any],
+            s.execute(
+                update(OfferCampaignRow)
+                .where(OfferCampaignRow.id == c.id, OfferCampaignRow.status == OPEN)
+                .values(status=ACCEPTED, winner_rep_id=rep_id, closed_at=now)
+            ),
         ).rowcount
         if won != 1:  # unreachable while the campaign lock holds; kept as the last word
             raise Conflict("already taken: another rep accepted this lead first")

@@ -26,7 +26,6 @@ from leadflow.domain.matching import (
 from leadflow.domain.model import LeadStatus, Org, RepLoad
 from leadflow.domain.routing import Needs, RoutingResult, needs, route
 from leadflow.domain.rulebook import Rulebook
-from leadflow.domain.strategies import RotationState
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
@@ -134,7 +133,7 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
 
 
 State = tuple[
-    dict[str, RotationRow], dict[int, RepLoadRow], dict[str, RotationState], dict[int, RepLoad]
+    dict[str, RotationRow], dict[int, RepLoadRow], dict[str, dict[str, int]], dict[int, RepLoad]
 ]
 
 

@@ -121,7 +121,7 @@ def get_prefs(svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
 
 @router.put("/me/notifications")
 def set_prefs(body: PrefsIn, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    chosen = {k: list(v) for k, v in body.channels.items()}
+    chosen: dict[str, list[str]] = {k: [str(c) for c in v] for k, v in body.channels.items()}
     return notifications.set_prefs(svc, rep_of(principal), chosen, body.slack_url)
 
 
