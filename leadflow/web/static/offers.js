@@ -27,9 +27,10 @@
       const li = el("li", "offer");
       li.dataset.offer = offer.id;
       const company = (offer.lead && offer.lead.company) || {};
+      const facts = [company.country, offer.lead && offer.lead.score != null ? "score " + offer.lead.score : null];
       li.append(
         el("strong", "", company.name || "Lead " + offer.lead_id),
-        el("span", "muted", " " + (company.country || "") + (offer.lead && offer.lead.score != null ? " · score " + offer.lead.score : "")),
+        el("span", "muted", facts.filter(Boolean).join(" · ")),
         el("span", "countdown", left(offer)));
       const accept = el("button", "accept", "Accept");
       accept.onclick = () => answer(offer, "accept");
