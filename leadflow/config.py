@@ -35,3 +35,4 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 8
     outbox_backoff_seconds: float = 5.0  # first retry delay; doubles at each attempt
     outbox_lease_seconds: float = 60.0  # a claimed message is retried after this if unsent
+    outbox_retention_days: int = 30  # delivered and in-app messages are deleted after this

@@ -30,6 +30,7 @@ POLL_SECONDS = 1.0
 GAP_SECONDS = 10.0
 READ_LIMIT = 500
 QUEUE_SIZE = 1000
+MAX_STREAMS_PER_REP = 5  # tabs and devices; more is a leak or abuse
 
 
 @dataclass(eq=False)
@@ -62,6 +63,9 @@ class StreamHub:
             subs.discard(sub)
             if not subs:
                 self._subs.pop(rep_id, None)
+
+    def open_streams(self, rep_id: int) -> int:
+        return len(self._subs.get(rep_id, ()))
 
     async def ready(self) -> None:
         """Until the hub has its starting point: messages after it will be delivered."""

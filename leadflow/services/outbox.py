@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leadflow.config import Settings
@@ -113,7 +113,24 @@ def run_due_timers(svc: Services, now: datetime, limit: int) -> int:
             _failed(svc, msg, str(exc), now, settings)
         else:
             _delivered(svc, msg, now)
+    _prune(svc, now - timedelta(days=settings.outbox_retention_days))
     return len(claimed)
+
+
+PRUNE_BATCH = 1000
+
+
+def _prune(svc: Services, before: datetime) -> int:
+    """Delete delivered and in-app messages older than the retention (a bounded batch;
+    `dead` ones stay for a person to look at)."""
+    with svc.db.write() as s:
+        old = select(OutboxRow.id).where(
+            OutboxRow.status.in_([SENT, STORED]), OutboxRow.created_at < before
+        )
+        ids = list(s.scalars(old.order_by(OutboxRow.id).limit(PRUNE_BATCH)))
+        if ids:
+            s.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
+        return len(ids)
 
 
 def _claim(svc: Services, now: datetime, limit: int, lease: timedelta) -> list[_Claimed]:

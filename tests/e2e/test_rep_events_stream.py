@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,3 +87,31 @@ class TestEventStream:
             bad = {"Authorization": f"Bearer {rep_setup[1]}", "Last-Event-ID": "x"}
             r = client.get("/api/v1/me/events", headers=bad)
             assert r.status_code == 422 and "Last-Event-ID" in r.text
+
+    def test_a_rep_may_hold_at_most_five_streams(
+        self, svc: Services, rep_setup: tuple[int, str]
+    ) -> None:
+        """The sixth concurrent stream of one rep is refused with 429; closing one frees it."""
+        headers = {"Authorization": f"Bearer {rep_setup[1]}"}
+        with (
+            live_server(svc) as base,
+            httpx.Client(base_url=base, timeout=10) as client,
+            contextlib.ExitStack() as streams,
+        ):
+            opened = []
+            for _ in range(5):
+                resp = streams.enter_context(
+                    client.stream("GET", "/api/v1/me/events", headers=headers)
+                )
+                lines = resp.iter_lines()  # dropping the iterator would close the stream
+                assert next(lines) == "retry: 2000"
+                opened.append((resp, lines))
+            r = client.get("/api/v1/me/events", headers=headers)
+            assert r.status_code == 429 and "at most 5" in r.text
+            opened[0][0].close()
+            for _ in range(50):  # the server notices the closed connection
+                with client.stream("GET", "/api/v1/me/events", headers=headers) as again:
+                    if again.status_code == 200:
+                        break
+                time.sleep(0.1)
+            assert again.status_code == 200

@@ -249,3 +249,21 @@ def test_one_worker_tick_expires_an_offer_and_delivers_its_events(
         "offer.expired",
         "offer.made",
     ]
+
+
+def test_old_delivered_messages_are_pruned_dead_ones_kept(
+    svc: Services, clock: FrozenClock
+) -> None:
+    """After the retention, sent and in-app rows go; a dead message stays for review."""
+    _setup(svc, outbox_max_attempts=1, outbox_retention_days=30)
+    with http_receiver(failures=1) as rx:
+        notifications.create_endpoint(
+            svc, "crm", "webhook", rx.url, ["lead.created", "lead.assigned"]
+        )
+        _lead(svc)
+        outbox.run_due_timers(svc, clock.now(), 100)  # the first fails for good, then one sent
+    assert sorted(r.status for r in events(svc)) == ["dead", "sent", "stored"]
+    outbox.run_due_timers(svc, clock.advance(days=29), 100)
+    assert len(events(svc)) == 3
+    outbox.run_due_timers(svc, clock.advance(days=2), 100)
+    assert [r.status for r in events(svc)] == ["dead"]

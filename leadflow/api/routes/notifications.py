@@ -8,13 +8,13 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow.api.deps import Admin, CurrentPrincipal, Staff, SvcDep
-from leadflow.api.streams import hub_for
+from leadflow.api.streams import MAX_STREAMS_PER_REP, hub_for
 from leadflow.errors import Forbidden, ValidationError
 from leadflow.services import notifications, outbox
 from leadflow.services.auth import Principal
@@ -43,6 +43,9 @@ async def events(
     """Server-sent events: the rep's in-app messages, live. Resumes after `Last-Event-ID`
     (or `?after=`); without either, starts with messages from now on."""
     rep_id = rep_of(principal)
+    if hub_for(request.app.state, svc).open_streams(rep_id) >= MAX_STREAMS_PER_REP:
+        message = f"at most {MAX_STREAMS_PER_REP} open event streams per rep; close one first"
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, {"message": message})
     start = after
     if last_event_id is not None:
         if not last_event_id.isdigit():
@@ -64,9 +67,9 @@ def _latest_id(svc: Services, rep_id: int) -> int:
 
 async def _stream(request: Request, svc: Services, rep_id: int, cursor: int) -> AsyncIterator[str]:
     hub = hub_for(request.app.state, svc)
-    yield "retry: 2000\n\n"
     sent = _Recent()
     with hub.subscribe(rep_id) as sub:
+        yield "retry: 2000\n\n"
         await hub.ready()  # from here the hub delivers whatever the catch-up read misses
         while True:  # catch up from the database: a reconnect misses nothing
             items = await run_in_threadpool(outbox.inapp_after, svc, rep_id, cursor, BATCH)
