@@ -52,7 +52,8 @@ def test_offer_appears_live_with_countdown_and_accept_assigns(
             offer = page.wait_for_selector("#offers .offer", timeout=10_000)
             assert "Co 1" in offer.inner_text()
             countdown = page.inner_text("#offers .countdown")
-            assert countdown == "2:00" or countdown.startswith("1:5"), countdown
+            minutes, _, seconds = countdown.partition(":")
+            assert 60 < int(minutes) * 60 + int(seconds) <= 120, countdown
             page.click("#offers .offer .accept")
             page.wait_for_selector("#offers .offer-note:has-text('You own this lead now.')")
             assert page.query_selector("#offers .offer") is None
