@@ -16,7 +16,16 @@ from typing import Any
 from leadflow.domain.conditions import explain
 from leadflow.domain.eligibility import Requirements, SkipReason, skip_reason
 from leadflow.domain.model import LeadData, Org, Rep, RepLoad
-from leadflow.domain.rulebook import Action, Assign, Enqueue, Method, Offer, Rule, Rulebook
+from leadflow.domain.rulebook import (
+    Action,
+    Assign,
+    Enqueue,
+    Method,
+    Offer,
+    OfferMode,
+    Rule,
+    Rulebook,
+)
 from leadflow.domain.strategies import (
     Choice,
     RotationState,
@@ -66,7 +75,15 @@ def needs(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -> Needs:
             rep_ids.update(r.id for r in _pool(rule.action, lead, org))
             keys.add(rule.action.pool_key())
         else:
+            if isinstance(rule.action, Offer):
+                extra = offer_needs(rule.action, lead, org)
+                rep_ids.update(extra.rep_ids)
+                keys.update(extra.pool_keys)
             break  # queue and offer actions always succeed: later rules are not reached
+    if isinstance(rulebook.fallback, Offer):
+        extra = offer_needs(rulebook.fallback, lead, org)
+        rep_ids.update(extra.rep_ids)
+        keys.update(extra.pool_keys)
     if isinstance(rulebook.fallback, Assign):
         rep_ids.update(r.id for r in _pool(rulebook.fallback, lead, org))
         keys.add(rulebook.fallback.pool_key())
@@ -134,6 +151,23 @@ def action_needs(action: Action, lead: LeadData, org: Org) -> Needs:
         pool = frozenset(r.id for r in _pool(action, lead, org))
         return Needs(pool, frozenset([action.pool_key()]))
     return Needs(frozenset(), frozenset())
+
+
+def offer_needs(action: Offer, lead: LeadData, org: Org) -> Needs:
+    """What an offer may lock later in the same transaction (its rotation, and the pools
+    of its `then` chain when nobody is eligible), so intake locks it upfront, in order."""
+    rep_ids: set[int] = set()
+    keys: set[str] = set()
+    current: Action | None = action
+    while isinstance(current, Offer):
+        if current.mode == OfferMode.ROTATING:
+            keys.add(current.pool_key())
+        current = current.then
+    if current is not None:
+        extra = action_needs(current, lead, org)
+        rep_ids.update(extra.rep_ids)
+        keys.update(extra.pool_keys)
+    return Needs(frozenset(rep_ids), frozenset(keys))
 
 
 def act_alone(

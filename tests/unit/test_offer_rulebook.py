@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from leadflow.domain.routing import needs
 from leadflow.domain.rulebook import Enqueue, Offer, OfferMode
 from leadflow.errors import RulebookError
 from leadflow.rules.compile import OrgRefs, compile_rulebook, parse_duration
+from leadflow.testing import lead, make_org, rep
 
 REFS = OrgRefs(
     teams=frozenset({"sales", "backup"}),
@@ -109,3 +112,29 @@ class TestOfferSpec:
     def test_mistakes_name_the_field(self, offer: dict[str, Any], field: str) -> None:
         """Each mistake is reported on the field to change."""
         assert error(offer).errors[0]["field"] == field
+
+
+class TestNeeds:
+    def test_intake_locks_what_an_offer_may_touch_later(self) -> None:
+        """A matched rotating offer: its rotation and its `then` pool are in `needs`, so
+        intake locks them in its usual order before the offer hook runs."""
+
+        sales, backup = rep(teams={"sales"}), rep(teams={"backup"})
+        org = make_org([sales, backup])
+        doc = {
+            "rules": [
+                {
+                    "name": "r",
+                    "offer": {
+                        "team": "sales",
+                        "mode": "rotating",
+                        "then": {"assign": {"team": "backup", "method": "round_robin"}},
+                    },
+                }
+            ],
+            "fallback": {"queue": "u"},
+        }
+        book = compile_rulebook(doc, REFS)
+        need = needs(book, lead(), org, datetime(2026, 3, 2, 10, tzinfo=UTC))
+        assert need.pool_keys == {"offer:rotating:team:sales", "round_robin:team:backup"}
+        assert need.rep_ids == {backup.id}
