@@ -23,3 +23,17 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
     run_timers: bool = True  # `leadflow serve` runs due timers itself (see `leadflow worker`)
+
+    # Notifications (outbox delivery). SMTP is used only when a rep chose e-mail.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "leadflow@localhost"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    public_url: str = "http://127.0.0.1:8000"  # links in e-mails and Slack messages
+    hot_lead_score: float = 80.0  # leads at or above this score use the `hot` channels too
+    outbox_max_attempts: int = 8
+    outbox_backoff_seconds: float = 5.0  # first retry delay; doubles at each attempt
+    outbox_lease_seconds: float = 60.0  # a claimed message is retried after this if unsent
+    outbox_retention_days: int = 30  # delivered and in-app messages are deleted after this

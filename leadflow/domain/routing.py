@@ -16,7 +16,16 @@ from typing import Any
 from leadflow.domain.conditions import explain
 from leadflow.domain.eligibility import Requirements, SkipReason, skip_reason
 from leadflow.domain.model import LeadData, Org, Rep, RepLoad
-from leadflow.domain.rulebook import Action, Assign, Enqueue, Method, Offer, Rule, Rulebook
+from leadflow.domain.rulebook import (
+    Action,
+    Assign,
+    Enqueue,
+    Method,
+    Offer,
+    OfferMode,
+    Rule,
+    Rulebook,
+)
 from leadflow.domain.strategies import (
     Choice,
     RotationState,
@@ -77,9 +86,14 @@ def needs_by_rule(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -
     for rule in rulebook.rules:
         if not _applies(rule, lead, now):
             continue
-        if not isinstance(rule.action, Assign):
-            break  # queue and offer actions always succeed: later rules are not reached
-        stages.append(_stage(rule.action, lead, org))
+        if isinstance(rule.action, Assign):
+            stages.append(_stage(rule.action, lead, org))
+            continue
+        if isinstance(rule.action, Offer):
+            stages.append(offer_needs(rule.action, lead, org))
+        break  # queue and offer actions always succeed: later rules are not reached
+    if isinstance(rulebook.fallback, Offer):
+        stages.append(offer_needs(rulebook.fallback, lead, org))
     if isinstance(rulebook.fallback, Assign):
         stages.append(_stage(rulebook.fallback, lead, org))
     return stages
@@ -91,7 +105,11 @@ def _stage(action: Assign, lead: LeadData, org: Org) -> Needs:
 
 def assign_steps_reached(result: RoutingResult) -> int:
     """How many of `needs_by_rule`'s stages this decision evaluated."""
-    return sum(1 for st in result.trace["steps"] if st.get("matched") and st["action"] == "assign")
+    return sum(
+        1
+        for st in result.trace["steps"]
+        if st.get("matched") and st["action"] in ("assign", "offer")
+    )
 
 
 def route(
@@ -141,18 +159,86 @@ def _trace(
 ) -> dict[str, Any]:
     if not full:
         return {"rulebook_version": rulebook.version}
+    return {"rulebook_version": rulebook.version, "steps": steps, "outcome": _view(outcome)}
+
+
+def _view(outcome: Outcome) -> dict[str, Any]:
     return {
-        "rulebook_version": rulebook.version,
-        "steps": steps,
-        "outcome": {
-            "kind": outcome.kind,
-            "rule": outcome.rule,
-            "rep_id": outcome.rep_id,
-            "queue": outcome.queue,
-            "method": outcome.method,
-            "reason": outcome.reason,
-        },
+        "kind": outcome.kind,
+        "rule": outcome.rule,
+        "rep_id": outcome.rep_id,
+        "queue": outcome.queue,
+        "method": outcome.method,
+        "reason": outcome.reason,
     }
+
+
+# ---------------------------------------------------------------- one action, no rules
+
+
+def action_needs(action: Action, lead: LeadData, org: Org) -> Needs:
+    """Reps and rotations that applying `action` alone may touch."""
+    if isinstance(action, Assign):
+        pool = frozenset(r.id for r in _pool(action, lead, org))
+        return Needs(pool, frozenset([action.pool_key()]))
+    return Needs(frozenset(), frozenset())
+
+
+def offer_needs(action: Offer, lead: LeadData, org: Org) -> Needs:
+    """What an offer may lock later in the same transaction (its rotation, and the pools
+    of its `then` chain when nobody is eligible), so intake locks it upfront, in order."""
+    rep_ids: set[int] = set()
+    keys: set[str] = set()
+    current: Action | None = action
+    while isinstance(current, Offer):
+        if current.mode == OfferMode.ROTATING:
+            keys.add(current.pool_key())
+        current = current.then
+    if current is not None:
+        extra = action_needs(current, lead, org)
+        rep_ids.update(extra.rep_ids)
+        keys.update(extra.pool_keys)
+    return Needs(frozenset(rep_ids), frozenset(keys))
+
+
+def act_alone(
+    rule_name: str,
+    action: Action,
+    lead: LeadData,
+    org: Org,
+    loads: Mapping[int, RepLoad],
+    states: Mapping[str, RotationState],
+    now: datetime,
+    why: str,
+    rulebook_version: int | None,
+) -> RoutingResult:
+    """Apply one action outside rule matching (an offer's `then`); never nowhere."""
+    step: dict[str, Any] = {"rule": rule_name, "action": action.kind, "matched": True, "why": why}
+    outcome, updates = _act(rule_name, action, lead, org, loads, states, now, step)
+    if outcome is None:
+        outcome = Outcome(
+            "queued",
+            rule_name,
+            queue=UNASSIGNED_QUEUE,
+            reason=f"{why}; the `then` action found no eligible rep; held for a manager",
+        )
+        step["result"] = outcome.reason
+    trace = {"rulebook_version": rulebook_version, "steps": [step], "outcome": _view(outcome)}
+    return RoutingResult(outcome, trace, updates)
+
+
+def offer_pool(action: Offer, org: Org) -> list[Rep]:
+    if action.team:
+        return org.team_members(action.team)
+    reps = [org.rep_by_email(e) for e in action.reps]
+    return [r for r in reps if r is not None]
+
+
+def offer_candidates(
+    pool: Sequence[Rep], loads: Mapping[int, RepLoad], now: datetime, step: dict[str, Any]
+) -> list[Rep]:
+    """An offer's pool screened like any assignment's; the reasons go in `step`."""
+    return _screen(pool, loads, Requirements(), now, step)
 
 
 def _applies(rule: Rule, lead: LeadData, now: datetime) -> bool:

@@ -59,18 +59,38 @@ class Enqueue:
         return "queue"
 
 
+class OfferMode(StrEnum):
+    CASCADE = "cascade"  # top producer: best score first, one at a time
+    BROADCAST = "broadcast"  # shark tank: N at once, first accept wins
+    ROTATING = "rotating"  # round robin push & pull: rotating order, reversed each round
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
-    """Offer the lead to reps (cascade, broadcast, rotating) until one accepts."""
+    """Offer the lead to reps (cascade, broadcast, rotating) until one accepts.
+
+    `then` applies after `max_rounds` without an accept or when nobody is eligible;
+    None means the `unassigned` queue (a manager's hands).
+    """
 
     mode: str
     team: str | None = None
     reps: tuple[str, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)  # scoring weights (see performance)
+    timeout_seconds: int = 120
+    max_rounds: int = 1
+    size: int | None = None  # broadcast: how many at once (None: every eligible rep)
+    then: Action | None = None
 
     @property
     def kind(self) -> str:
         return "offer"
+
+    def pool_key(self) -> str:
+        """The durable rotation of `rotating` offers (distinct from assign rotations)."""
+        if self.team:
+            return f"offer:{self.mode}:team:{self.team}"
+        return f"offer:{self.mode}:reps:{','.join(sorted(self.reps))}"
 
 
 Action = Assign | Enqueue | Offer

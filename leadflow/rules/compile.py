@@ -23,6 +23,7 @@ from leadflow.domain.rulebook import (
     Enqueue,
     Method,
     Offer,
+    OfferMode,
     Rule,
     Rulebook,
 )
@@ -61,13 +62,46 @@ class QueueSpec(_Strict):
     name: str = Field(min_length=1, max_length=100)
 
 
+class ScoreSpec(_Strict):
+    """Weights of the performance score (cascade and broadcast rank reps by it)."""
+
+    conversion: float = Field(default=0.6, ge=0, le=100)
+    acceptance: float = Field(default=0.25, ge=0, le=100)
+    speed: float = Field(default=0.15, ge=0, le=100)
+    prior: float = Field(default=5.0, ge=0, le=1000)
+    window_days: int = Field(default=90, ge=1, le=3650)
+
+
 class OfferSpec(_Strict):
     mode: Literal["cascade", "broadcast", "rotating"]
     team: str | None = None
     reps: list[str] = Field(default_factory=list, max_length=1000)
-    timeout_seconds: int = Field(default=120, ge=5, le=86_400)
+    timeout: str | int = "2m"
+    max_rounds: int = Field(default=1, ge=1, le=20)
     size: int | None = Field(default=None, ge=1, le=100)
-    then: dict[str, Any] | None = None
+    then: ActionSpec | None = None
+    score: ScoreSpec = Field(default_factory=ScoreSpec)
+
+
+MIN_OFFER_TIMEOUT = 5
+MAX_OFFER_TIMEOUT = 86_400
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(value: str | int) -> int:
+    """'90s', '2m', '1h' or a number of seconds → seconds; ValueError says what to write."""
+    if isinstance(value, int):
+        seconds = value
+    else:
+        text = value.strip().lower()
+        unit = text[-1:] if text[-1:] in _UNITS else "s"
+        number = text[:-1] if text[-1:] in _UNITS else text
+        if not number.strip().isdigit():
+            raise ValueError(f"{value!r} is not a duration like 90s, 2m or 1h")
+        seconds = int(number) * _UNITS[unit]
+    if not MIN_OFFER_TIMEOUT <= seconds <= MAX_OFFER_TIMEOUT:
+        raise ValueError(f"must be between {MIN_OFFER_TIMEOUT}s and 24h (got {seconds}s)")
+    return seconds
 
 
 class WindowSpec(_Strict):
@@ -80,6 +114,9 @@ class ActionSpec(_Strict):
     assign: AssignSpec | None = None
     queue: QueueSpec | str | None = None
     offer: OfferSpec | None = None
+
+
+OfferSpec.model_rebuild()  # `then` is itself an action
 
 
 class RuleSpec(ActionSpec):
@@ -179,16 +216,46 @@ def _action(spec: ActionSpec, rule: str, refs: OrgRefs) -> Action:
             raise RulebookError(f"unknown queue {name!r}", rule=rule, field="queue.name")
         return Enqueue(name)
     assert spec.offer is not None
-    offer = spec.offer
+    return _offer(spec.offer, rule, refs)
+
+
+def _offer(offer: OfferSpec, rule: str, refs: OrgRefs) -> Offer:
     if not refs.extra.get("offers", False) and refs.check:
         raise RulebookError(
             "offer actions are not enabled in this version; use assign or queue",
             rule=rule,
             field="offer",
         )
+    if bool(offer.team) == bool(offer.reps):
+        raise RulebookError("give `team` or a list of `reps`", rule=rule, field="offer.team")
     _check_pool(offer.team, offer.reps, rule, "offer", refs)
-    params = offer.model_dump(exclude={"mode", "team", "reps"}, exclude_none=True)
-    return Offer(offer.mode, offer.team, tuple(r.lower() for r in offer.reps), params)
+    try:
+        timeout = parse_duration(offer.timeout)
+    except ValueError as exc:
+        raise RulebookError(str(exc), rule=rule, field="offer.timeout") from None
+    if offer.size is not None and offer.mode != "broadcast":
+        raise RulebookError(
+            "`size` applies to broadcast offers only", rule=rule, field="offer.size"
+        )
+    then = None
+    if offer.then is not None:
+        try:
+            then = _action(offer.then, rule, refs)
+        except RulebookError as exc:
+            inner = exc.errors[0]
+            raise RulebookError(
+                str(inner["message"]), rule=rule, field=f"offer.then.{inner['field'] or 'action'}"
+            ) from None
+    return Offer(
+        OfferMode(offer.mode),
+        offer.team,
+        tuple(r.lower() for r in offer.reps),
+        offer.score.model_dump(),
+        timeout,
+        offer.max_rounds,
+        offer.size,
+        then,
+    )
 
 
 def _assign(a: AssignSpec, rule: str, refs: OrgRefs) -> Assign:

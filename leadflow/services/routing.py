@@ -25,6 +25,7 @@ from leadflow.domain.matching import (
 )
 from leadflow.domain.model import LeadStatus, Org, RepLoad
 from leadflow.domain.routing import (
+    Needs,
     RoutingResult,
     assign_steps_reached,
     merge_needs,
@@ -114,6 +115,20 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
         ensure_rows(s, (k for k in ordered if k not in rows))
         rows = {r.pool_key: r for r in s.scalars(q)}
     return rows
+
+
+State = tuple[
+    dict[str, RotationRow], dict[int, RepLoadRow], dict[str, dict[str, int]], dict[int, RepLoad]
+]
+
+
+def load_state(s: Session, need: Needs, org: Org, now: datetime, *, lock: bool) -> State:
+    """Rotation and load rows a decision needs (locked when `lock`), and their values."""
+    rotations = _lock_rotations(s, need.pool_keys, lock)
+    load_rows = _lock_loads(s, need.rep_ids, lock)
+    loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
+    states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
+    return rotations, load_rows, states, loads
 
 
 def decide(

@@ -29,6 +29,7 @@ def org_refs(s: Session) -> OrgRefs:
         rep_emails=frozenset(e.lower() for e in s.scalars(select(RepRow.email))),
         territories=frozenset(s.scalars(select(TerritoryRow.name))),
         queues=frozenset(s.scalars(select(QueueRow.name))) | {UNASSIGNED_QUEUE},
+        extra={"offers": True},
     )
 
 

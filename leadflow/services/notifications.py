@@ -1,0 +1,251 @@
+"""Who hears about what: reps' channel choices per event type, and the endpoints that
+receive outbound events (CRM sync). Both only write outbox rows in the caller's session.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadflow.config import Settings
+from leadflow.errors import NotFound, ValidationError
+from leadflow.services.context import Services
+from leadflow.services.outbox import INAPP, enqueue
+from leadflow.store.models import RepRow
+from leadflow.store.outbox_models import NotificationPrefRow, WebhookEndpointRow
+
+REP_EVENTS = ("offer.made", "offer.withdrawn", "offer.expired", "lead.assigned")
+"""Events a rep can be told about (in-app by default)."""
+
+OUTBOUND_EVENTS = (
+    "lead.created",
+    "lead.assigned",
+    "lead.queued",
+    "lead.claimed",
+    "lead.released",
+    "offer.made",
+    "offer.accepted",
+    "offer.expired",
+    "sla.breached",
+)
+"""Events sent to configured endpoints (webhooks, Slack)."""
+
+REP_CHANNELS = frozenset({INAPP, "email", "slack"})
+HOT = "hot"
+DEFAULT_CHANNELS: dict[str, list[str]] = {e: [INAPP] for e in REP_EVENTS} | {HOT: []}
+ENDPOINT_KINDS = frozenset({"webhook", "slack"})
+
+
+# ---------------------------------------------------------------- rep preferences
+
+
+def get_prefs(svc: Services, rep_id: int) -> dict[str, Any]:
+    with svc.db.read() as s:
+        _rep(s, rep_id)
+        return _prefs_view(s.get(NotificationPrefRow, rep_id))
+
+
+def set_prefs(
+    svc: Services, rep_id: int, chosen: dict[str, list[str]], slack_url: str | None
+) -> dict[str, Any]:
+    channels = _validate_channels(chosen)
+    if slack_url:
+        _check_url(slack_url, "slack_url")
+    with svc.db.write() as s:
+        _rep(s, rep_id)
+        row = s.get(NotificationPrefRow, rep_id)
+        if row is None:
+            row = NotificationPrefRow(rep_id=rep_id, channels={}, updated_at=svc.clock.now())
+            s.add(row)
+        url = slack_url if slack_url is not None else row.slack_url
+        if not url and any("slack" in c for c in channels.values()):
+            raise ValidationError("the slack channel needs `slack_url`", field="slack_url")
+        row.channels = {**(row.channels or {}), **channels}
+        row.slack_url = url or None
+        row.updated_at = svc.clock.now()
+        s.flush()
+        return _prefs_view(row)
+
+
+def _validate_channels(chosen: dict[str, list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for event, channels in chosen.items():
+        if event not in DEFAULT_CHANNELS:
+            known = ", ".join(sorted(DEFAULT_CHANNELS))
+            raise ValidationError(
+                f"unknown event {event!r} (known: {known})", field=f"channels.{event}"
+            )
+        bad = [c for c in channels if c not in REP_CHANNELS]
+        if bad:
+            raise ValidationError(
+                f"unknown channel {bad[0]!r} (use inapp, email or slack)",
+                field=f"channels.{event}",
+            )
+        out[event] = sorted(set(channels))
+    return out
+
+
+def _prefs_view(row: NotificationPrefRow | None) -> dict[str, Any]:
+    channels = {**DEFAULT_CHANNELS, **(row.channels if row else {})}
+    return {"channels": channels, "slack_url_set": bool(row and row.slack_url)}
+
+
+def _rep(s: Session, rep_id: int) -> RepRow:
+    rep = s.get(RepRow, rep_id)
+    if rep is None:
+        raise NotFound(f"rep {rep_id} not found")
+    return rep
+
+
+def notify_rep(
+    s: Session, rep_id: int, event: str, payload: dict[str, Any], now: datetime, *, hot: bool
+) -> None:
+    """Queue `event` for the rep on each channel they chose (plus `hot` ones for hot leads)."""
+    notify_reps(s, event, {rep_id: payload}, now, hot=hot)
+
+
+def notify_reps(
+    s: Session, event: str, payloads: Mapping[int, dict[str, Any]], now: datetime, *, hot: bool
+) -> None:
+    """`notify_rep` for many reps at once: two queries, whatever their number."""
+    ids = sorted(payloads)
+    with s.no_autoflush:
+        reps = {r.id: r for r in s.scalars(select(RepRow).where(RepRow.id.in_(ids)))}
+        prefs = {
+            p.rep_id: p
+            for p in s.scalars(
+                select(NotificationPrefRow).where(NotificationPrefRow.rep_id.in_(ids))
+            )
+        }
+    for rep_id in ids:
+        rep, row = reps.get(rep_id), prefs.get(rep_id)
+        if rep is None:
+            continue
+        chosen = {**DEFAULT_CHANNELS, **(row.channels if row else {})}
+        channels = set(chosen.get(event, [INAPP])) | (set(chosen[HOT]) if hot else set())
+        payload = payloads[rep_id]
+        for channel in sorted(channels):
+            if channel == "email":
+                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=rep.email)
+            elif channel == "slack" and row is not None and row.slack_url:
+                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=row.slack_url)
+            elif channel == INAPP:
+                enqueue(s, event, channel, payload, now, rep_id=rep_id)
+
+
+@cache
+def _hot_threshold() -> float:
+    # Hooks get no Services handle: read the setting once per process, on first use.
+    return Settings().hot_lead_score
+
+
+def is_hot(score: float | None) -> bool:
+    """Hot leads also go to the rep's `hot` channels (multi-channel)."""
+    return score is not None and score >= _hot_threshold()
+
+
+# ---------------------------------------------------------------- outbound events
+
+
+def publish(s: Session, event: str, data: dict[str, Any], now: datetime) -> int:
+    """Queue an outbound event for every active endpoint subscribed to it.
+
+    Other features call this for their own events (lead.claimed, lead.released,
+    sla.breached). Returns how many messages were queued.
+    """
+    return publish_all(s, event, [data], now)
+
+
+def publish_all(s: Session, event: str, items: list[dict[str, Any]], now: datetime) -> int:
+    """`publish` for several events of one type (one query for the endpoints)."""
+    with s.no_autoflush:
+        endpoints = list(
+            s.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.active.is_(True)))
+        )
+    n = 0
+    for ep in endpoints:
+        if ep.events and event not in ep.events:
+            continue
+        for data in items:
+            enqueue(s, event, ep.kind, data, now, endpoint_id=ep.id, target=ep.url)
+            n += 1
+    return n
+
+
+def create_endpoint(
+    svc: Services,
+    name: str,
+    kind: str,
+    url: str,
+    events: list[str],
+    secret: str | None = None,
+) -> dict[str, Any]:
+    """A new endpoint; a webhook's signing secret is generated unless given, shown once."""
+    if kind not in ENDPOINT_KINDS:
+        raise ValidationError("kind must be `webhook` or `slack`", field="kind")
+    _check_url(url, "url")
+    for e in events:
+        if e not in OUTBOUND_EVENTS:
+            raise ValidationError(
+                f"unknown event {e!r} (known: {', '.join(OUTBOUND_EVENTS)})", field="events"
+            )
+    if kind == "webhook" and not secret:
+        secret = "whsec_" + secrets.token_urlsafe(24)
+    with svc.db.write() as s:
+        if s.scalar(select(WebhookEndpointRow.id).where(WebhookEndpointRow.name == name)):
+            raise ValidationError(f"an endpoint named {name!r} exists", field="name")
+        row = WebhookEndpointRow(
+            name=name,
+            kind=kind,
+            url=url,
+            secret=secret or "",
+            events=sorted(set(events)),
+            active=True,
+            created_at=svc.clock.now(),
+        )
+        s.add(row)
+        s.flush()
+        view = endpoint_view(row)
+    if kind == "webhook":
+        view["secret"] = secret  # the only time it is shown
+    return view
+
+
+def endpoint_view(row: WebhookEndpointRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "kind": row.kind,
+        "url": row.url,
+        "events": row.events,
+        "active": row.active,
+        "created_at": row.created_at,
+    }
+
+
+def list_endpoints(svc: Services) -> list[dict[str, Any]]:
+    with svc.db.read() as s:
+        rows = s.scalars(select(WebhookEndpointRow).order_by(WebhookEndpointRow.id))
+        return [endpoint_view(r) for r in rows]
+
+
+def delete_endpoint(svc: Services, endpoint_id: int) -> None:
+    with svc.db.write() as s:
+        row = s.get(WebhookEndpointRow, endpoint_id)
+        if row is None:
+            raise NotFound(f"endpoint {endpoint_id} not found")
+        # Deactivated, not deleted: its queued messages keep their history.
+        row.active = False
+
+
+def _check_url(url: str, field: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        raise ValidationError("must be an http(s) URL of at most 2000 characters", field=field)
