@@ -32,6 +32,7 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     assert sum(route["rules_hit"].values()) == 30
     assert decide["count"] == 5
     assert set(route) >= {"p50_ms", "p99_ms", "max_ms", "mean_ms"}
+    assert route["cpu"]["count"] == 30 and decide["cpu"]["count"] == 5
     for side in ("before", "after"):
         assert results["baseline"][side]["rows"] == 10
         assert results["baseline"][side]["rows_per_s"] > 0
@@ -48,6 +49,13 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     ]
     assert all(isinstance(t["pass"], bool) for t in results["targets"])
     assert not list(tmp_path.iterdir())  # the temporary databases are gone
+    assert set(results["phase_seconds"]) == {
+        "seed",
+        "decision",
+        "baseline_before",
+        "intake",
+        "baseline_after",
+    }
 
 
 def test_command_writes_json_and_replaces_its_doc_section(
