@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc; None elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[str]:
+def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[Server]:
     """`leadflow serve` on a free local port, with this database and admin token."""
     port = _free_port()
     env = {
@@ -63,7 +80,7 @@ def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[str]:
         )
         try:
             _wait_healthy(url, proc, log_path)
-            yield url
+            yield Server(url, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -193,14 +210,24 @@ def measure_intake(
     at_rate_count = round(rate * latency_seconds)
     warm, at_rate = bodies[:warmup], bodies[warmup : warmup + at_rate_count]
     flat_out = bodies[warmup + at_rate_count :]
-    with running_server(db_path, token, db_path.with_suffix(".log")) as url:
+    with running_server(db_path, token, db_path.with_suffix(".log")) as server:
+        url = server.url
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
             for body in warm:
                 c.post(LEADS_PATH, json=body).raise_for_status()
+        cpu0 = cpu_seconds(server.pid)
         latency = asyncio.run(_open_loop(url, token, at_rate, rate, drain_seconds))
+        cpu1 = cpu_seconds(server.pid)
         throughput = asyncio.run(
             _closed_loop(url, token, flat_out, concurrency, throughput_seconds)
         )
+        cpu2 = cpu_seconds(server.pid)
+    # The server's own CPU per lead does not depend on how busy the rest of the machine
+    # is: 1000 / it is the rate one free core could sustain.
+    if cpu0 is not None and cpu1 is not None and cpu2 is not None and throughput["created"]:
+        per_lead = (cpu2 - cpu1) * 1000 / throughput["created"]
+        throughput["server_cpu_ms_per_lead"] = round(per_lead, 3)
+        throughput["per_free_core_leads_per_s"] = round(1000 / per_lead, 1) if per_lead else None
     with sqlite3.connect(db_path) as conn:
         stored = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
         decided = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]

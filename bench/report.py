@@ -36,6 +36,17 @@ def _ms(summary: dict[str, Any], key: str) -> str:
     return "-" if value is None else f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def _cpu_note(flat: dict[str, Any]) -> str:
+    per_lead = flat.get("server_cpu_ms_per_lead")
+    if per_lead is None:
+        return "(The server's CPU time per lead is only measured on Linux.)"
+    return (
+        f"The server used {per_lead:.2f} ms of CPU per lead in the flat-out run (all "
+        "threads, HTTP parsing to commit): one free core would sustain about "
+        f"{flat['per_free_core_leads_per_s']:g} leads/s."
+    )
+
+
 def render(r: dict[str, Any], json_path: str) -> str:
     route, decide = r["decision"]["route"], r["decision"]["decide"]
     base, intake = r["baseline"], r["intake"]
@@ -104,6 +115,8 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"| baseline INSERT+COMMIT, after | {base['after']['rows']} | "
         f"{_ms(base['after']['commit'], 'p50_ms')} | {_ms(base['after']['commit'], 'p99_ms')} "
         f"| {_ms(base['after']['commit'], 'max_ms')} | {base['after']['rows_per_s']} rows/s |",
+        "",
+        _cpu_note(flat),
         "",
         f"Intake throughput / baseline: **{r['ratio_intake_to_baseline']:.0%}** "
         f"({flat['rows_per_s']} leads/s vs {base['rows_per_s']} rows/s). "

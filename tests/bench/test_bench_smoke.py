@@ -40,6 +40,8 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     at_rate, flat = intake["latency_at_rate"], intake["throughput"]
     assert at_rate["sent"] == 10 and at_rate["errors"] == 0 and at_rate["unanswered"] == 0
     assert flat["created"] >= 2 and flat["errors"] == 0
+    if Path("/proc/self/stat").exists():
+        assert flat["server_cpu_ms_per_lead"] > 0
     # Every answered lead is stored with its decision, and nothing else is.
     assert intake["stored_leads"] == intake["answered_leads"] == intake["stored_decisions"]
     assert [t["name"] for t in results["targets"]] == [
