@@ -48,8 +48,8 @@ QUICK = Sizes(
     decide_calls=200,
     baseline_rows=200,
     latency_seconds=2.0,
-    drain_seconds=3.0,
-    throughput_seconds=3.0,
+    drain_seconds=2.0,
+    throughput_seconds=2.0,
 )
 
 
