@@ -12,6 +12,7 @@ Two runs on the same server:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sqlite3
@@ -20,11 +21,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.http import Connection, HttpError
 from bench.stats import summary_ms
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,8 +40,24 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc; None elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[str]:
+def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[Server]:
     """`leadflow serve` on a free local port, with this database and admin token."""
     port = _free_port()
     env = {
@@ -61,7 +80,7 @@ def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[str]:
         )
         try:
             _wait_healthy(url, proc, log_path)
-            yield url
+            yield Server(url, proc.pid)
         finally:
             proc.terminate()
             try:
@@ -85,43 +104,52 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> No
     raise RuntimeError("server did not become healthy within 60 s")
 
 
-def _client(url: str, token: str, connections: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=url,
-        headers={"Authorization": f"Bearer {token}"},
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        timeout=60,
-    )
+OPEN_LOOP_CONNECTIONS = 64
 
 
 async def _open_loop(
     url: str, token: str, bodies: list[dict[str, Any]], rate: float, drain_s: float
 ) -> dict[str, Any]:
-    async with _client(url, token, 256) as client:
-        loop = asyncio.get_running_loop()
+    loop = asyncio.get_running_loop()
+    due_queue: asyncio.Queue[tuple[dict[str, Any], float]] = asyncio.Queue()
+    results: list[tuple[float, int]] = []
 
-        async def send(body: dict[str, Any], due: float) -> tuple[float, int]:
-            response = await client.post(LEADS_PATH, json=body)
-            return loop.time() - due, response.status_code
+    async def sender() -> None:
+        conn = Connection(url, token)
+        try:
+            while True:
+                body, due = await due_queue.get()
+                try:
+                    status, _ = await conn.post_json(LEADS_PATH, body)
+                    results.append((loop.time() - due, status))
+                except (OSError, asyncio.IncompleteReadError, HttpError):
+                    results.append((loop.time() - due, 0))
+                    await conn.close()
+                finally:
+                    due_queue.task_done()
+        finally:
+            await conn.close()
 
-        start = loop.time() + 0.05
-        tasks = []
-        for i, body in enumerate(bodies):
-            due = start + i / rate
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(send(body, due)))
-        # An overloaded server would take unbounded time to drain its backlog: give up after
-        # `drain_s` and count what is still unanswered (the run then fails its target).
-        done, late = await asyncio.wait(tasks, timeout=drain_s)
-        for task in late:
-            task.cancel()
-        elapsed = loop.time() - start
-    results = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+    senders = [asyncio.create_task(sender()) for _ in range(OPEN_LOOP_CONNECTIONS)]
+    start = loop.time() + 0.05
+    for i, body in enumerate(bodies):
+        due = start + i / rate
+        delay = due - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        due_queue.put_nowait((body, due))
+    # An overloaded server would take unbounded time to drain its backlog: give up after
+    # `drain_s` and count what is still unanswered (the run then fails its target).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(due_queue.join(), drain_s)
+    elapsed = loop.time() - start
+    for task in senders:
+        task.cancel()
+    await asyncio.gather(*senders, return_exceptions=True)
     report = _report(results, elapsed)
-    report["errors"] += len(tasks) - len(results)
-    return report | {"offered_per_s": rate, "unanswered": len(late)}
+    unanswered = len(bodies) - len(results)
+    report["errors"] += unanswered
+    return report | {"offered_per_s": rate, "unanswered": unanswered}
 
 
 async def _closed_loop(
@@ -129,21 +157,28 @@ async def _closed_loop(
 ) -> dict[str, Any]:
     pending = iter(bodies)
     results: list[tuple[float, int]] = []
-    async with _client(url, token, concurrency) as client:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
 
-        async def worker() -> None:
+    async def worker() -> None:
+        conn = Connection(url, token)
+        try:
             for body in pending:
                 t0 = loop.time()
-                response = await client.post(LEADS_PATH, json=body)
-                results.append((loop.time() - t0, response.status_code))
+                try:
+                    status, _ = await conn.post_json(LEADS_PATH, body)
+                except (OSError, asyncio.IncompleteReadError, HttpError):
+                    status = 0
+                    await conn.close()
+                results.append((loop.time() - t0, status))
                 if loop.time() >= deadline:
                     return
+        finally:
+            await conn.close()
 
-        start = loop.time()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = loop.time() - start
+    start = loop.time()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = loop.time() - start
     return _report(results, elapsed) | {"concurrency": concurrency}
 
 
@@ -175,14 +210,24 @@ def measure_intake(
     at_rate_count = round(rate * latency_seconds)
     warm, at_rate = bodies[:warmup], bodies[warmup : warmup + at_rate_count]
     flat_out = bodies[warmup + at_rate_count :]
-    with running_server(db_path, token, db_path.with_suffix(".log")) as url:
+    with running_server(db_path, token, db_path.with_suffix(".log")) as server:
+        url = server.url
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
             for body in warm:
                 c.post(LEADS_PATH, json=body).raise_for_status()
+        cpu0 = cpu_seconds(server.pid)
         latency = asyncio.run(_open_loop(url, token, at_rate, rate, drain_seconds))
+        cpu1 = cpu_seconds(server.pid)
         throughput = asyncio.run(
             _closed_loop(url, token, flat_out, concurrency, throughput_seconds)
         )
+        cpu2 = cpu_seconds(server.pid)
+    # The server's own CPU per lead does not depend on how busy the rest of the machine
+    # is: 1000 / it is the rate one free core could sustain.
+    if cpu0 is not None and cpu1 is not None and cpu2 is not None and throughput["created"]:
+        per_lead = (cpu2 - cpu1) * 1000 / throughput["created"]
+        throughput["server_cpu_ms_per_lead"] = round(per_lead, 3)
+        throughput["per_free_core_leads_per_s"] = round(1000 / per_lead, 1) if per_lead else None
     with sqlite3.connect(db_path) as conn:
         stored = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
         decided = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]

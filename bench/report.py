@@ -36,11 +36,23 @@ def _ms(summary: dict[str, Any], key: str) -> str:
     return "-" if value is None else f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def _cpu_note(flat: dict[str, Any]) -> str:
+    per_lead = flat.get("server_cpu_ms_per_lead")
+    if per_lead is None:
+        return "(The server's CPU time per lead is only measured on Linux.)"
+    return (
+        f"The server used {per_lead:.2f} ms of CPU per lead in the flat-out run (all "
+        "threads, HTTP parsing to commit): one free core would sustain about "
+        f"{flat['per_free_core_leads_per_s']:g} leads/s."
+    )
+
+
 def render(r: dict[str, Any], json_path: str) -> str:
     route, decide = r["decision"]["route"], r["decision"]["decide"]
     base, intake = r["baseline"], r["intake"]
     at_rate, flat = intake["latency_at_rate"], intake["throughput"]
     m, s = r["machine"], r["sizes"]
+    load = m.get("load_average_1m", [0.0, 0.0])
     lines = [
         "## Routing decisions and HTTP intake",
         "",
@@ -48,8 +60,10 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"{r['started_at']}, mode `{r['mode']}`, {r['duration_s']} s, raw results in",
         f"[`{json_path}`](../{json_path}).",
         "",
-        f"**Machine**: {m['cpus']} cores (a shared virtual machine: expect noise), "
-        f"{m['platform']}, Python {m['python']}, SQLite {m['sqlite']}.",
+        f"**Machine**: {m['cpus']} cores, {m['platform']}, Python {m['python']}, SQLite "
+        f"{m['sqlite']}. A shared virtual machine: the 1-minute load average was "
+        f"{load[0]:.1f} when the run started and {load[1]:.1f} when it ended, i.e. the "
+        "benchmark had well under the two cores to itself; read the numbers as a floor.",
         "",
         "### Method",
         "",
@@ -62,7 +76,8 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"over {s['route_calls']} leads, rotation states and loads carried forward. "
         f"`decide` times the services-level decision with its database read path "
         f"(meta counters, cached org and rulebook, account lookup, rotation and load rows) in "
-        f"a SQLite read transaction, {s['decide_calls']} leads.",
+        f"a SQLite read transaction, {s['decide_calls']} leads. Both are also given in "
+        "thread CPU time: on a busy machine the wall clock includes waiting for a core.",
         "- **Intake**: a real `leadflow serve` process (uvicorn, one worker) on a fresh SQLite "
         "file, admin token, `POST /api/v1/leads` over HTTP/1.1 keep-alive from an asyncio "
         "client on the same machine. Each lead is stored, routed and committed with its "
@@ -80,8 +95,14 @@ def render(r: dict[str, Any], json_path: str) -> str:
         "|---|---|---|---|---|---|",
         f"| decision: `route` (domain) | {route['count']} | {_ms(route, 'p50_ms')} | "
         f"{_ms(route, 'p99_ms')} | {_ms(route, 'max_ms')} | |",
+        f"| decision: `route`, CPU time only | {route['count']} | "
+        f"{_ms(route['cpu'], 'p50_ms')} | {_ms(route['cpu'], 'p99_ms')} | "
+        f"{_ms(route['cpu'], 'max_ms')} | |",
         f"| decision: `decide` (services, DB reads) | {decide['count']} | "
         f"{_ms(decide, 'p50_ms')} | {_ms(decide, 'p99_ms')} | {_ms(decide, 'max_ms')} | |",
+        f"| decision: `decide`, CPU time only | {decide['count']} | "
+        f"{_ms(decide['cpu'], 'p50_ms')} | {_ms(decide['cpu'], 'p99_ms')} | "
+        f"{_ms(decide['cpu'], 'max_ms')} | |",
         f"| intake at {at_rate['offered_per_s']:g} leads/s offered | {at_rate['created']} | "
         f"{_ms(at_rate['latency'], 'p50_ms')} | {_ms(at_rate['latency'], 'p99_ms')} | "
         f"{_ms(at_rate['latency'], 'max_ms')} | {at_rate['rows_per_s']} leads/s |",
@@ -95,9 +116,13 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"{_ms(base['after']['commit'], 'p50_ms')} | {_ms(base['after']['commit'], 'p99_ms')} "
         f"| {_ms(base['after']['commit'], 'max_ms')} | {base['after']['rows_per_s']} rows/s |",
         "",
+        _cpu_note(flat),
+        "",
         f"Intake throughput / baseline: **{r['ratio_intake_to_baseline']:.0%}** "
         f"({flat['rows_per_s']} leads/s vs {base['rows_per_s']} rows/s). "
-        f"Errors: {at_rate['errors']} at the fixed rate, {flat['errors']} flat out; "
+        f"Errors: {at_rate['errors']} at the fixed rate (of which {at_rate['unanswered']} "
+        f"still unanswered {s['drain_seconds']:g} s after the last was sent), "
+        f"{flat['errors']} flat out; "
         f"{intake['stored_leads']} leads stored ({intake['answered_leads']} answered 201) with "
         f"{intake['stored_decisions']} decisions.",
         "",
@@ -112,5 +137,28 @@ def render(r: dict[str, Any], json_path: str) -> str:
         lines.append(
             f"| {t['name']} | {t['target']} | {shown} | {'pass' if t['pass'] else '**FAIL**'} |"
         )
-    lines.append("")
+    lines += ["", *HOT_PATH]
     return "\n".join(lines) + "\n"
+
+
+HOT_PATH = [
+    "### Hot path: what profiling changed",
+    "",
+    "- `Org` indexes team members and e-mails once per snapshot; `team_members` used to "
+    "scan and sort every rep for each rule of each decision.",
+    "- Round robin and weighted rotation pick by position instead of `list.index(rep)`, "
+    "which compared whole `Rep` values (quadratic in the pool size).",
+    "- `decide` loads rotation and load rows rule by rule where that cannot deadlock "
+    "(SQLite, whose writers are serialised anyway, and unlocked dry runs): most leads are "
+    "decided by the first rule that applies, so about 20 load rows are read instead of "
+    "every matching rule's pool (about 55); if the decision goes further it is made again "
+    "with everything loaded (`route` is pure; a test checks both ways agree). PostgreSQL "
+    "still locks every row once, in key order.",
+    "- Rotation rows are created when a rulebook is activated, so intake only selects them "
+    "(it used to run an `INSERT … ON CONFLICT DO NOTHING` per lead).",
+    "- SQLite intake uses **group commit**: requests that arrive while a transaction runs "
+    "are routed one after another in the next transaction, each in its own savepoint, "
+    "with one commit (one disk flush) for all; each is answered only after that commit, "
+    "so nothing is acknowledged before it is durable, and turns and caps stay exact.",
+    "",
+]

@@ -31,12 +31,12 @@ INTAKE_P99_MS = 50.0
 class Sizes:
     reps: int = 200
     rules: int = 20
-    route_calls: int = 20_000
-    decide_calls: int = 2_000
-    baseline_rows: int = 1_500
+    route_calls: int = 10_000
+    decide_calls: int = 1_000
+    baseline_rows: int = 1_000
     rate: float = 200.0
     latency_seconds: float = 15.0
-    drain_seconds: float = 20.0
+    drain_seconds: float = 15.0
     throughput_seconds: float = 20.0
     concurrency: int = 16
     max_intake_per_s: int = 500  # leads generated for the flat-out run, per second
@@ -44,18 +44,26 @@ class Sizes:
 
 FULL = Sizes()
 QUICK = Sizes(
-    route_calls=3_000,
-    decide_calls=300,
-    baseline_rows=300,
-    latency_seconds=3.0,
-    drain_seconds=4.0,
-    throughput_seconds=4.0,
+    route_calls=2_000,
+    decide_calls=200,
+    baseline_rows=200,
+    latency_seconds=2.0,
+    drain_seconds=2.0,
+    throughput_seconds=2.0,
 )
 
 
 def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, Any]:
     started = datetime.now(UTC)
+    load_start = os.getloadavg()[0]
     t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        phases[name] = round(now - since, 2)
+        return now
+
     count = 20 + round(sizes.rate * sizes.latency_seconds)
     count += round(sizes.max_intake_per_s * sizes.throughput_seconds)
     bodies = leads(count, prefix="bench")
@@ -65,6 +73,7 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
         seeded.db.dispose()  # closing the last connection folds the WAL into the file
         for name in ("decide.db", "intake.db"):
             shutil.copy(folder / "seed.db", folder / name)
+        mark = lap("seed", t0)
         # (a) in process, on its own copy (the server must not share its caches).
         svc = Services(Database(f"sqlite:///{folder / 'decide.db'}"))
         try:
@@ -72,9 +81,11 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
             decide = measure_decide(svc, bodies[:500], sizes.decide_calls)
         finally:
             svc.db.dispose()
+        mark = lap("decision", mark)
         # (b) baseline before and after the intake run: the disk is shared with whatever
         # else runs on the machine, so the ratio uses the faster of the two (conservative).
         before = measure_baseline(folder / "baseline.db", bodies, sizes.baseline_rows)
+        mark = lap("baseline_before", mark)
         intake = measure_intake(
             folder / "intake.db",
             secrets.token_urlsafe(24),
@@ -85,14 +96,17 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
             throughput_seconds=sizes.throughput_seconds,
             concurrency=sizes.concurrency,
         )
+        mark = lap("intake", mark)
         after = measure_baseline(folder / "baseline.db", bodies, sizes.baseline_rows)
+        lap("baseline_after", mark)
     baseline_rate = max(before["rows_per_s"], after["rows_per_s"])
     ratio = intake["throughput"]["rows_per_s"] / baseline_rate if baseline_rate else 0.0
     results: dict[str, Any] = {
         "mode": mode,
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": 0.0,
-        "machine": machine(),
+        "machine": machine() | {"load_average_1m": [load_start, os.getloadavg()[0]]},
+        "phase_seconds": phases,
         "sizes": asdict(sizes),
         "decision": {"route": route, "decide": decide},
         "baseline": {"before": before, "after": after, "rows_per_s": baseline_rate},

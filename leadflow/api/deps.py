@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -18,7 +18,9 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
-def get_services(request: Request) -> Services:
+# Dependencies that do no blocking I/O are `async`: FastAPI runs a sync dependency in the
+# thread pool, and each such hop cost intake measurable CPU (see docs/performance.md).
+async def get_services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
 
@@ -63,10 +65,10 @@ def current_principal(request: Request, svc: SvcDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = set(roles)
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise Forbidden(f"role {principal.role.value!r} may not do this (needs: {names})")

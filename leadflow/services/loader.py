@@ -135,6 +135,8 @@ def load(svc: Services, doc: OrgDocument) -> dict[str, int]:
         if territory.name not in territories:
             org.create_territory(svc, territory)
             stats["territories"] += 1
+        elif org.replace_territory(svc, territory):  # edited in the file: the file wins
+            stats["updated"] += 1
     for rep in doc.reps:
         if rep.email in reps:
             org.update_rep(svc, reps[rep.email], RepPatch(**rep.model_dump()))

@@ -245,17 +245,36 @@ def list_teams(svc: Services) -> list[dict[str, Any]]:
         return [team_view(r) for r in s.scalars(select(TeamRow).order_by(TeamRow.name))]
 
 
+def _territory_match(data: TerritoryIn) -> dict[str, Any]:
+    return data.model_dump(exclude={"name", "team", "priority"}, exclude_defaults=True)
+
+
 def create_territory(svc: Services, data: TerritoryIn) -> dict[str, Any]:
     with svc.db.write() as s:
         if s.scalar(select(TerritoryRow.id).where(TerritoryRow.name == data.name)) is not None:
             raise Conflict(f"territory {data.name!r} already exists", field="name")
         _check_refs(s, [data.team] if data.team else None, None)
-        match = data.model_dump(exclude={"name", "team", "priority"}, exclude_defaults=True)
+        match = _territory_match(data)
         row = TerritoryRow(name=data.name, team=data.team, match=match, priority=data.priority)
         s.add(row)
         s.flush()
         bump(s, ORG_REVISION)
         return territory_view(row)
+
+
+def replace_territory(svc: Services, data: TerritoryIn) -> bool:
+    """Give the named territory exactly these criteria, team and priority; True if changed."""
+    with svc.db.write() as s:
+        row = s.scalar(select(TerritoryRow).where(TerritoryRow.name == data.name))
+        if row is None:
+            raise NotFound(f"territory {data.name!r} not found")
+        _check_refs(s, [data.team] if data.team else None, None)
+        wanted = (data.team, _territory_match(data), data.priority)
+        if (row.team, row.match, row.priority) == wanted:
+            return False
+        row.team, row.match, row.priority = wanted
+        bump(s, ORG_REVISION)
+        return True
 
 
 def list_territories(svc: Services) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ from leadflow.domain.routing import (
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
+from leadflow.services import group_commit
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.hooks import after_decision_hooks, before_routing_hooks
 from leadflow.services.org import load_org
@@ -247,37 +248,54 @@ def _intake(
     actor: str,
 ) -> tuple[dict[str, Any], bool]:
     now = svc.clock.now()
+    if svc.db.is_sqlite:
+        # One writer at a time anyway: leads arriving together share one commit.
+        batch = group_commit.committer(svc.extras, svc.db)
+        return batch.run(lambda s: _intake_in(s, svc, doc, external_id, key, actor, now))
     with svc.db.write() as s:
-        existing = _existing(s, external_id, key) if (external_id or key) else None
-        if existing is not None:
-            return lead_view(existing), False
-        for hook in before_routing_hooks():
-            short = hook(s, doc, now)
-            if short and short.get("merged_into") is not None:
-                merged = s.get(LeadRow, short["merged_into"])
-                if merged is not None:
-                    return lead_view(merged), False
-        notes = doc.pop("_trace", None)
-        result, ctx, org, load_rows, rotations, elapsed_us = decide(svc, s, doc, now, lock=True)
-        if notes:
-            result.trace["before_routing"] = notes
-        lead = LeadRow(
-            external_id=external_id,
-            idempotency_key=key,
-            status=LeadStatus.NEW,
-            account_id=ctx["account"].get("id"),
-            territory=ctx["territory"].get("name"),
-            email=doc.get("email"),
-            phone=doc.get("phone"),
-            score=doc.get("score"),
-            data=doc,
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(lead)
-        s.flush()
-        apply_result(s, lead, result, org, load_rows, rotations, now, elapsed_us, "route", actor)
-        return lead_view(lead), True
+        return _intake_in(s, svc, doc, external_id, key, actor, now)
+
+
+def _intake_in(
+    s: Session,
+    svc: Services,
+    doc: dict[str, Any],
+    external_id: str | None,
+    key: str | None,
+    actor: str,
+    now: datetime,
+) -> tuple[dict[str, Any], bool]:
+    """The intake's work inside the caller's write transaction."""
+    existing = _existing(s, external_id, key) if (external_id or key) else None
+    if existing is not None:
+        return lead_view(existing), False
+    for hook in before_routing_hooks():
+        short = hook(s, doc, now)
+        if short and short.get("merged_into") is not None:
+            merged = s.get(LeadRow, short["merged_into"])
+            if merged is not None:
+                return lead_view(merged), False
+    notes = doc.pop("_trace", None)
+    result, ctx, org, load_rows, rotations, elapsed_us = decide(svc, s, doc, now, lock=True)
+    if notes:
+        result.trace["before_routing"] = notes
+    lead = LeadRow(
+        external_id=external_id,
+        idempotency_key=key,
+        status=LeadStatus.NEW,
+        account_id=ctx["account"].get("id"),
+        territory=ctx["territory"].get("name"),
+        email=doc.get("email"),
+        phone=doc.get("phone"),
+        score=doc.get("score"),
+        data=doc,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(lead)
+    s.flush()
+    apply_result(s, lead, result, org, load_rows, rotations, now, elapsed_us, "route", actor)
+    return lead_view(lead), True
 
 
 def apply_result(

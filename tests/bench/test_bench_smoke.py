@@ -32,6 +32,7 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     assert sum(route["rules_hit"].values()) == 30
     assert decide["count"] == 5
     assert set(route) >= {"p50_ms", "p99_ms", "max_ms", "mean_ms"}
+    assert route["cpu"]["count"] == 30 and decide["cpu"]["count"] == 5
     for side in ("before", "after"):
         assert results["baseline"][side]["rows"] == 10
         assert results["baseline"][side]["rows_per_s"] > 0
@@ -39,6 +40,8 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     at_rate, flat = intake["latency_at_rate"], intake["throughput"]
     assert at_rate["sent"] == 10 and at_rate["errors"] == 0 and at_rate["unanswered"] == 0
     assert flat["created"] >= 2 and flat["errors"] == 0
+    if Path("/proc/self/stat").exists():
+        assert flat["server_cpu_ms_per_lead"] > 0
     # Every answered lead is stored with its decision, and nothing else is.
     assert intake["stored_leads"] == intake["answered_leads"] == intake["stored_decisions"]
     assert [t["name"] for t in results["targets"]] == [
@@ -48,6 +51,13 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     ]
     assert all(isinstance(t["pass"], bool) for t in results["targets"])
     assert not list(tmp_path.iterdir())  # the temporary databases are gone
+    assert set(results["phase_seconds"]) == {
+        "seed",
+        "decision",
+        "baseline_before",
+        "intake",
+        "baseline_after",
+    }
 
 
 def test_command_writes_json_and_replaces_its_doc_section(

@@ -55,3 +55,15 @@ def test_a_field_error_names_its_line(svc: Services) -> None:
     with pytest.raises(ValidationError) as err:
         loader.parse(ORG + "  - {name: Eve, email: not-an-email}\n")
     assert err.value.message.startswith("line 8: reps.2.email:")
+
+
+def test_reloading_an_edited_territory_updates_it(svc: Services) -> None:
+    """`leadflow load` again after editing a territory: the new criteria apply."""
+    loader.load(svc, loader.parse(ORG))
+    edited = ORG.replace("countries: [NO, SE, DK]", "countries: [NO, SE, DK, FI, IS]")
+    stats = loader.load(svc, loader.parse(edited))
+    assert stats["territories"] == 0 and stats["updated"] >= 1
+    (territory,) = org.list_territories(svc)
+    assert territory["countries"] == ["NO", "SE", "DK", "FI", "IS"]
+    again = loader.load(svc, loader.parse(edited))
+    assert again["updated"] == 2  # only the two reps are rewritten; the territory is unchanged
