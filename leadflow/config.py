@@ -22,3 +22,6 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_000_000
     log_level: str = "info"
     log_json: bool = False
+    #: When set, `/metrics` asks for `Authorization: Bearer <this>`; otherwise it is open
+    #: (bind it to a private network).
+    metrics_token: SecretStr | None = None

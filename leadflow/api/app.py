@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from leadflow import __version__
-from leadflow.api import errors
+from leadflow.api import errors, observe
 from leadflow.api.limits import BodySizeLimit
 from leadflow.api.routes import discover_routers
 from leadflow.config import Settings
+from leadflow.observability.logs import add_secret, configure_logging
 from leadflow.services.context import Services
 from leadflow.store.db import Database
 
@@ -23,6 +24,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_services:
+            configure_logging(settings.log_level, settings.log_json)
+            for secret in (settings.admin_token, settings.metrics_token):
+                add_secret(secret.get_secret_value() if secret else None)
             db = Database(settings.database_url)
             db.upgrade()
             app.state.services = Services(db)
@@ -46,6 +50,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(api)
     _mount_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    observe.install(app, settings)  # outermost: even a 413 gets a request id and a log line
     return app
 
 

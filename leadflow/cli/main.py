@@ -64,8 +64,14 @@ def serve(
     """Run the HTTP API and web UI."""
     import uvicorn
 
+    from leadflow.observability.logs import configure_logging
+    from leadflow.observability.metrics import prepare_multiprocess
+
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
     _services(settings.database_url).db.dispose()  # migrate once, before workers start
+    if workers > 1:
+        prepare_multiprocess()
     uvicorn.run(
         "leadflow.api.app:create_app",
         factory=True,
@@ -73,6 +79,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,  # leadflow's own JSON handler (secrets scrubbed) formats everything
+        access_log=False,  # replaced by leadflow.access lines, which carry the request id
         proxy_headers=True,
     )
 
