@@ -5,6 +5,7 @@ a file. `kill()` is a `kill -9` (no clean shutdown: what a crash looks like).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,10 +67,8 @@ class Process:
         """SIGKILL the whole process group: no cleanup, no flush, no goodbye."""
         if self.proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(timeout=30)
 
     def stop(self) -> None:

@@ -3,10 +3,9 @@ database (SQLite and PostgreSQL), a small organisation, and tokens for every rol
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import warnings
 
 import pytest
 from pydantic import SecretStr

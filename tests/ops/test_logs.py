@@ -58,7 +58,8 @@ def test_full_run_logs_are_json_and_hold_no_secret(tmp_path: Path) -> None:
         server.wait_ready()
         with httpx.Client(base_url=server.url, timeout=10) as c:
             admin = bearer(ADMIN_TOKEN)
-            assert c.post("/api/v1/teams", headers=admin, json={"name": "france"}).status_code == 201
+            r = c.post("/api/v1/teams", headers=admin, json={"name": "france"})
+            assert r.status_code == 201
             rep = c.post("/api/v1/reps", headers=admin,
                          json={"name": "A", "email": "a@corp.example", "teams": ["france"]}).json()
             r = c.put("/api/v1/rulebook", headers={**admin, "Content-Type": "application/yaml"},
