@@ -25,3 +25,7 @@ class Settings(BaseSettings):
     #: When set, `/metrics` asks for `Authorization: Bearer <this>`; otherwise it is open
     #: (bind it to a private network).
     metrics_token: SecretStr | None = None
+    #: Per caller (token, else IP) and per process: `N/second|minute|hour`, `0` = off.
+    rate_limit_intake: str = "600/minute"
+    rate_limit_login: str = "30/minute"
+    rate_limit_claim: str = "600/minute"

@@ -8,10 +8,6 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -22,32 +18,34 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit():
+                if int(value) > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                # The server holds the body to its declared length: nothing more to check.
+                await self.app(scope, receive, send)
+                return
+        # No length declared (chunked): read up to the limit first, then replay. Raising
+        # from inside `receive` instead would reach the framework's body parser, which
+        # turns any error into a 400.
+        chunks: list[Message] = []
+        seen = 0
+        while True:
+            message = await receive()
+            chunks.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
                 await self._refuse(send)
                 return
-        seen = 0
-        started = False
+            if not message.get("more_body", False):
+                break
 
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
         body: dict[str, Any] = {

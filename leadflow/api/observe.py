@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadflow.api.headers import SecurityHeaders
+from leadflow.api.ratelimit import RateLimits, rules_from_settings
 from leadflow.config import Settings
 from leadflow.observability import metrics
 from leadflow.observability.logs import request_id
@@ -89,7 +91,12 @@ class RequestContext:
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(RequestContext)
+    rules = rules_from_settings(
+        settings.rate_limit_intake, settings.rate_limit_login, settings.rate_limit_claim
+    )
+    app.add_middleware(RateLimits, rules=rules)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext)  # added last: outermost
 
     async def metrics_page(request: Request) -> Response:
         expected = settings.metrics_token

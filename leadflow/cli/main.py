@@ -273,6 +273,9 @@ def token_create(
     role: Annotated[str, typer.Option(help="admin, manager, rep or intake")],
     name: Annotated[str, typer.Option()] = "",
     rep_email: Annotated[str | None, typer.Option(help="For a rep token: whose")] = None,
+    expires_in_days: Annotated[
+        float | None, typer.Option(help="Refuse the token after this many days")
+    ] = None,
 ) -> None:
     """Create an API token; it is printed once and only its digest is stored."""
     from sqlalchemy import select
@@ -294,7 +297,12 @@ def token_create(
             err.print(f"[red]error:[/red] no rep with e-mail {rep_email}")
             raise typer.Exit(code=1)
     try:
-        token, _ = create_token(svc, role_value, name=name, rep_id=rep_id)
+        expires_at = None
+        if expires_in_days is not None:
+            from datetime import timedelta
+
+            expires_at = svc.clock.now() + timedelta(days=expires_in_days)
+        token, _ = create_token(svc, role_value, name=name, rep_id=rep_id, expires_at=expires_at)
     except LeadflowError as exc:
         raise _fail(exc) from None
     sys.stdout.write(token + "\n")

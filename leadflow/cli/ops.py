@@ -61,5 +61,32 @@ def check(
         raise typer.Exit(code=1)
 
 
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (see GET /api/v1/tokens)")],
+) -> None:
+    """Revoke an API token: every request with it is refused from now on."""
+    from leadflow.errors import LeadflowError
+    from leadflow.services.auth import revoke_token
+
+    svc = _services()
+    try:
+        view = revoke_token(svc, token_id)
+    except LeadflowError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(code=1) from None
+    finally:
+        svc.db.dispose()
+    who = f"{view['id']} ({view['name']}, {view['role']})"
+    out.print(f"Token {who} revoked at {view['revoked_at']}.")
+
+
+def _group(app: typer.Typer, name: str) -> typer.Typer:
+    for group in app.registered_groups:
+        if group.name == name and group.typer_instance is not None:
+            return group.typer_instance
+    raise LookupError(f"no `{name}` command group")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(check)
+    _group(app, "token").command("revoke")(token_revoke)
