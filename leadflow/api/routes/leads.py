@@ -11,6 +11,7 @@ from leadflow.errors import Forbidden, NotFound
 from leadflow.schemas import LeadIn
 from leadflow.services import routing
 from leadflow.services.auth import Principal
+from leadflow.services.visibility import decision_for_rep
 
 router = APIRouter(tags=["leads"])
 
@@ -75,7 +76,10 @@ def get_lead(lead_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
 @router.get("/leads/{lead_id}/decisions")
 def get_decisions(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
     _visible(principal, routing.get_lead(svc, lead_id))
-    return routing.get_decisions(svc, lead_id)
+    decisions = routing.get_decisions(svc, lead_id)
+    if principal.is_staff:
+        return decisions
+    return [decision_for_rep(d, principal.rep_id) for d in decisions]
 
 
 @router.post("/route/dry-run")
