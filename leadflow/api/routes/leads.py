@@ -16,7 +16,12 @@ from leadflow.services.visibility import decision_for_rep
 router = APIRouter(tags=["leads"])
 
 
-@router.post("/leads", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/leads",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "a repeat (same external_id or Idempotency-Key): the "
+                     "lead first created; nothing new is stored"}},
+)
 def create_lead(
     body: LeadIn,
     response: Response,
