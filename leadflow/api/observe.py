@@ -14,6 +14,7 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadflow.api.headers import SecurityHeaders
@@ -90,7 +91,23 @@ class RequestContext:
             request_id.reset(reset)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database went away mid-request (restart, failover, network): nothing was
+    committed, so the client may safely retry (with its Idempotency-Key). 503, not 500."""
+    if isinstance(exc, DBAPIError) and not (
+        isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+    ):
+        raise exc
+    log.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
+    return JSONResponse(
+        {"detail": {"message": "database unavailable: nothing was stored, retry shortly"}},
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 def install(app: FastAPI, settings: Settings) -> None:
+    app.add_exception_handler(DBAPIError, database_unavailable)
     rules = rules_from_settings(
         settings.rate_limit_intake, settings.rate_limit_login, settings.rate_limit_claim
     )

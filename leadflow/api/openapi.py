@@ -38,6 +38,7 @@ COMMON = {
     "413": "request body too large",
     "422": "invalid input: `detail.errors` names each field and the reason",
     "429": "rate limit: retry after `Retry-After` seconds",
+    "503": "database unavailable: nothing was stored; retry after `Retry-After` seconds",
 }
 PUBLIC = {"/api/v1/health", "/api/v1/ready"}
 

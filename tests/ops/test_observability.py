@@ -11,7 +11,7 @@ from leadflow.observability import metrics
 from leadflow.services.context import Services
 from leadflow.store.db import Database
 from leadflow.store.types import UTCDateTime
-from tests.ops.conftest import TestClient, World, bearer
+from tests.ops.conftest import ADMIN_TOKEN, TestClient, World, bearer
 
 
 def sample(page: str, name: str, **labels: str) -> float:
@@ -50,8 +50,13 @@ class TestReadiness:
         dead = Database(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none")
         with TestClient(create_app(settings, Services(dead))) as c:
             r = c.get("/api/v1/ready")
-        assert r.status_code == 503
-        assert r.json()["database"] == "unreachable"
+            assert r.status_code == 503
+            assert r.json()["database"] == "unreachable"
+            # any request needing the database: 503 + Retry-After (safe to retry), not 500
+            r = c.get("/api/v1/leads", headers=bearer(ADMIN_TOKEN))
+            assert r.status_code == 503 and r.headers["retry-after"] == "1"
+            assert "retry" in r.json()["detail"]["message"]
+            assert c.get("/api/v1/health").status_code == 503
 
 
 class TestRequestId:
