@@ -80,6 +80,19 @@ def token_revoke(
     out.print(f"Token {who} revoked at {view['revoked_at']}.")
 
 
+def enforce_append_only() -> None:
+    """Make the decision log append-only in the database itself (triggers refusing
+    UPDATE, DELETE and TRUNCATE on `decisions`). Idempotent; see docs/deploy.md."""
+    from leadflow.store.append_only import enforce_append_only as enforce
+
+    svc = _services()
+    try:
+        enforce(svc.db)
+    finally:
+        svc.db.dispose()
+    out.print(f"Decision log is append-only ({svc.db.engine.dialect.name} triggers installed).")
+
+
 def _group(app: typer.Typer, name: str) -> typer.Typer:
     for group in app.registered_groups:
         if group.name == name and group.typer_instance is not None:
@@ -90,3 +103,4 @@ def _group(app: typer.Typer, name: str) -> typer.Typer:
 def register(app: typer.Typer) -> None:
     app.command()(check)
     _group(app, "token").command("revoke")(token_revoke)
+    _group(app, "db").command("enforce-append-only")(enforce_append_only)
