@@ -205,3 +205,26 @@ def test_openapi_documents_the_real_error_shape(client: TestClient) -> None:
         "$ref": "#/components/schemas/Error"
     }
     assert "HTTPValidationError" not in doc["components"]["schemas"]
+
+
+def test_generic_limiter_as_a_dependency() -> None:
+    """The same limiter guards any endpoint (exports, future claim endpoints…)."""
+    from fastapi import Depends, FastAPI
+
+    from leadflow.api import errors
+    from leadflow.api.ratelimit import limit
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/export", dependencies=[Depends(limit("export", Rate(2, 60)))])
+    def export() -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(app) as c:
+        assert [c.get("/export", headers=bearer("a")).status_code for _ in range(3)] == [
+            200, 200, 429,
+        ]
+        assert c.get("/export", headers=bearer("b")).status_code == 200  # per caller
+        r = c.get("/export", headers=bearer("a"))
+        assert r.json()["detail"]["field"] == "rate_limit"
