@@ -41,19 +41,10 @@ from typing import Any
 
 import httpx
 
+from leadflow.testing.seed import COUNTRIES, seed_over_http
+
 RESULTS = Path(__file__).parent / "results"
 ADMIN = "load-admin-token-0123456789abcdef"
-RULEBOOK = """
-rules:
-  - name: france
-    when: {company.country: {in: [FR, BE]}}
-    assign: {team: france, method: round_robin}
-  - name: germany
-    when: {company.country: DE}
-    assign: {team: dach, method: load_balanced}
-fallback:
-  queue: unassigned
-"""
 
 
 @dataclass
@@ -104,11 +95,9 @@ Action = Callable[[httpx.AsyncClient, str, int], Awaitable[httpx.Response]]
 
 
 def intake_action(run_id: str) -> Action:
-    countries = ["FR", "FR", "BE", "DE", "DE", "US"]
-
     async def send(client: httpx.AsyncClient, base: str, i: int) -> httpx.Response:
         body = {"email": f"p{i}@prospect{i % 89}.example",
-                "company": {"name": f"Prospect {i}", "country": countries[i % len(countries)]}}
+                "company": {"name": f"Prospect {i}", "country": COUNTRIES[i % len(COUNTRIES)]}}
         return await client.post(f"{base}/api/v1/leads", json=body,
                                  headers={"Idempotency-Key": f"{run_id}-{i}"})
 
@@ -184,27 +173,13 @@ def spawn(kind: str, root: Path) -> Iterator[tuple[list[str], str, dict[str, Any
             p.start()
         for s in servers:
             s.wait_ready()
-        seed(servers[0].url)
+        seed_over_http(servers[0].url, ADMIN)
         yield [s.url for s in servers], ADMIN, described
     finally:
         for p in [*servers, *workers]:
             p.stop()
         if pg_server is not None:
             pg_server.stop()
-
-
-def seed(url: str, reps: int = 20) -> None:
-    h = {"Authorization": f"Bearer {ADMIN}"}
-    with httpx.Client(base_url=url, headers=h, timeout=30) as c:
-        for team in ("france", "dach"):
-            c.post("/api/v1/teams", json={"name": team}).raise_for_status()
-        for n in range(reps):
-            c.post("/api/v1/reps", json={
-                "name": f"Rep {n}", "email": f"rep{n}@corp.example",
-                "teams": ["france" if n % 2 == 0 else "dach"],
-            }).raise_for_status()
-        c.put("/api/v1/rulebook", content=RULEBOOK,
-              headers={"Content-Type": "application/yaml"}).raise_for_status()
 
 
 def run(urls: list[str], token: str, rates: list[float], duration: float,

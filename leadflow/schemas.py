@@ -66,6 +66,10 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
 
 
+#: A reference to a stored row: ids are positive 64-bit integers (BIGINT).
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -145,7 +149,7 @@ class AbsenceIn(Strict):
 
 class TeamIn(Strict):
     name: Tag
-    manager_rep_id: int | None = None
+    manager_rep_id: RowId | None = None
 
 
 class TerritoryIn(Strict):
@@ -168,7 +172,7 @@ class AccountIn(Strict):
     domains: list[Annotated[str, Field(min_length=3, max_length=253)]] = Field(
         min_length=1, max_length=100
     )
-    owner_rep_id: int | None = None
+    owner_rep_id: RowId | None = None
     strategic: bool = False
     team: Tag | None = None
 

@@ -11,15 +11,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leadflow.config import Settings
+from leadflow.services.context import Services
+from leadflow.store.db import Database
+
 out = Console()
 err = Console(stderr=True)
 
 
-def _services():  # type: ignore[no-untyped-def]
-    from leadflow.config import Settings
-    from leadflow.services.context import Services
-    from leadflow.store.db import Database
-
+def _services() -> Services:
     db = Database(Settings().database_url)
     db.upgrade()
     return Services(db)

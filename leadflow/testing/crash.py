@@ -29,22 +29,9 @@ from leadflow.store.db import Database
 from leadflow.store.models import DecisionRow, LeadRow
 from leadflow.testing import processes
 from leadflow.testing.postgres import PostgresServer
+from leadflow.testing.seed import COUNTRIES, seed_over_http
 
 ADMIN = "crash-admin-token-0123456789abcdef"
-RULEBOOK = """
-rules:
-  - name: france
-    when: {company.country: {in: [FR, BE]}}
-    assign: {team: france, method: round_robin}
-  - name: germany
-    when: {company.country: DE}
-    assign: {team: dach, method: load_balanced}
-fallback:
-  queue: unassigned
-"""
-COUNTRIES = ["FR", "FR", "BE", "DE", "DE", "US"]
-
-
 @dataclass
 class CrashConfig:
     servers: int = 2
@@ -132,18 +119,7 @@ class CrashRun:
         return self.result
 
     def _seed(self) -> None:
-        h = {"Authorization": f"Bearer {ADMIN}"}
-        with httpx.Client(base_url=self.servers[0].url, headers=h, timeout=30) as c:
-            for team in ("france", "dach"):
-                c.post("/api/v1/teams", json={"name": team}).raise_for_status()
-            for n in range(self.cfg.reps):
-                team = "france" if n % 2 == 0 else "dach"
-                c.post("/api/v1/reps", json={
-                    "name": f"Rep {n}", "email": f"rep{n}@corp.example", "teams": [team],
-                    "capacity": {"max_open": 10_000},
-                }).raise_for_status()
-            c.put("/api/v1/rulebook", content=RULEBOOK,
-                  headers={"Content-Type": "application/yaml"}).raise_for_status()
+        seed_over_http(self.servers[0].url, ADMIN, reps=self.cfg.reps, max_open=10_000)
 
     def _lead(self, rng: random.Random) -> dict[str, Any]:
         n = rng.randrange(1_000_000)

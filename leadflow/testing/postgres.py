@@ -106,3 +106,18 @@ def start(*, durable: bool = False) -> PostgresServer | None:
             time.sleep(0.2)
     server.stop()
     raise RuntimeError("PostgreSQL did not start")
+
+
+def create_database(server_url: str, name: str) -> str:
+    """(Re)create an empty database `name` on the server of `server_url`; its URL."""
+    from sqlalchemy import create_engine, text
+
+    base = server_url.rpartition("/")[0]
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            c.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        admin.dispose()
+    return f"{base}/{name}"

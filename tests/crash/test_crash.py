@@ -9,22 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from leadflow.testing import postgres as pg
 from leadflow.testing.crash import CrashConfig, CrashRun
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-def _database(server_url: str, name: str) -> str:
-    base = server_url.rpartition("/")[0]
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        c.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return f"{base}/{name}"
 
 
 def _assert_nothing_lost(run: CrashRun) -> None:
@@ -37,7 +26,7 @@ def _assert_nothing_lost(run: CrashRun) -> None:
 
 
 def test_kill_9_servers_and_workers(pg_url: str, tmp_path: Path) -> None:
-    url = _database(pg_url, f"lf_crash_{os.getpid()}")
+    url = pg.create_database(pg_url, f"lf_crash_{os.getpid()}")
     config = CrashConfig(servers=2, workers=1, clients=3, duration=12, kill_every=(1.5, 3.0))
     _assert_nothing_lost(CrashRun(url, tmp_path, config))
 
@@ -55,7 +44,7 @@ def own_postgres() -> Iterator[pg.PostgresServer]:
 
 
 def test_postgres_crash_mid_run(own_postgres: pg.PostgresServer, tmp_path: Path) -> None:
-    url = _database(own_postgres.url, "lf_crash_pg")
+    url = pg.create_database(own_postgres.url, "lf_crash_pg")
     config = CrashConfig(servers=2, workers=1, clients=3, duration=12, kill_every=(2.0, 3.5),
                          restart_postgres_at=4.0, seed=2)
     run = CrashRun(url, tmp_path, config, postgres=own_postgres)

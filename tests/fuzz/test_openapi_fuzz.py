@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from leadflow.testing import processes
+from leadflow.testing.seed import seed_over_http
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -21,15 +22,6 @@ with warnings.catch_warnings():
 
 ADMIN = "fuzz-admin-token-0123456789abcdef"
 EXAMPLES = int(os.environ.get("LEADFLOW_FUZZ_EXAMPLES", "20"))
-SEED = """
-rules:
-  - name: france
-    when: {company.country: {in: [FR]}}
-    assign: {team: france, method: round_robin}
-fallback:
-  queue: unassigned
-"""
-
 pytestmark = pytest.mark.slow
 
 #: A JSON schema cannot say "a real phone number" or "an existing team": domain checks
@@ -55,14 +47,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[processes.Serve
 
 def _seed(url: str) -> None:
     """Something to find: ids 1… exist, so generated ids sometimes hit real rows."""
-    h = {"Authorization": f"Bearer {ADMIN}"}
-    with httpx.Client(base_url=url, headers=h, timeout=10) as c:
-        c.post("/api/v1/teams", json={"name": "france"}).raise_for_status()
-        for n in range(2):
-            c.post("/api/v1/reps", json={"name": f"R{n}", "email": f"r{n}@corp.example",
-                                         "teams": ["france"]}).raise_for_status()
-        c.put("/api/v1/rulebook", content=SEED,
-              headers={"Content-Type": "application/yaml"}).raise_for_status()
+    seed_over_http(url, ADMIN, reps=2)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN}"}) as c:
         c.post("/api/v1/leads", json={"company": {"country": "FR"}}).raise_for_status()
 
 

@@ -7,23 +7,17 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from leadflow.store.db import Database
+from leadflow.testing.postgres import create_database
 
 
 def _fresh_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'fresh.db'}"
     url = request.getfixturevalue("pg_url")
-    base = url.rpartition("/")[0]
-    name = f"lf_fresh_{os.getpid()}"
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        c.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return f"{base}/{name}"
+    return create_database(url, f"lf_fresh_{os.getpid()}")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",

@@ -228,3 +228,16 @@ def test_generic_limiter_as_a_dependency() -> None:
         assert c.get("/export", headers=bearer("b")).status_code == 200  # per caller
         r = c.get("/export", headers=bearer("a"))
         assert r.json()["detail"]["field"] == "rate_limit"
+
+
+def test_fuzzer_findings_in_bodies_and_headers(client: TestClient, world: World) -> None:
+    """Found by the schema fuzzer: a 65-bit id in a body (500) and an empty
+    Idempotency-Key, stored as "" and then colliding with the next empty one (500)."""
+    admin = bearer(world.tokens["admin"])
+    r = client.post("/api/v1/teams", headers=admin,
+                    json={"name": "x", "manager_rep_id": -(2**90)})
+    assert r.status_code == 422 and r.json()["detail"]["errors"][0]["field"] == "manager_rep_id"
+    for _ in range(2):
+        r = client.post("/api/v1/leads", headers={**admin, "Idempotency-Key": ""}, json=LEAD)
+        assert r.status_code == 422
+        assert r.json()["detail"]["errors"][0]["field"] == "idempotency-key"

@@ -27,7 +27,7 @@ def create_lead(
     response: Response,
     svc: SvcDep,
     principal: Intake,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> dict[str, Any]:
     """Store and route a lead. A repeated `external_id` / `Idempotency-Key` answers 200
     with the lead first created, and creates nothing."""

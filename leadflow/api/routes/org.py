@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from leadflow.api.deps import Staff, SvcDep
-from leadflow.schemas import AccountIn, TeamIn, TerritoryIn
+from leadflow.schemas import AccountIn, RowId, TeamIn, TerritoryIn
 from leadflow.services import org
 
 router = APIRouter(tags=["organisation"])
 
 
 class ManagerIn(BaseModel):
-    manager_rep_id: int | None
+    manager_rep_id: RowId | None
 
 
 @router.post("/teams", status_code=status.HTTP_201_CREATED)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from leadflow.api.deps import Admin, SvcDep
+from leadflow.schemas import RowId
 from leadflow.services import auth
 
 router = APIRouter(prefix="/tokens", tags=["auth"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/tokens", tags=["auth"])
 class TokenIn(BaseModel):
     role: auth.Role
     name: str = Field(default="", max_length=200)
-    rep_id: int | None = None
+    rep_id: RowId | None = None
     expires_at: AwareDatetime | None = Field(
         default=None, description="refused from this instant on (ISO 8601 with offset)"
     )
