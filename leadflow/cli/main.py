@@ -130,11 +130,16 @@ def worker(
 
     Run as many workers as you like on PostgreSQL: they coordinate through row locks.
     """
+    import logging
     import time
 
+    from leadflow.observability.logs import configure_logging
     from leadflow.services.timers import run_all_due
 
-    svc = _services()
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    svc = _services(settings.database_url)
+    logging.getLogger("leadflow.worker").info("worker started", extra={"interval_s": interval})
     while True:
         done = run_all_due(svc)
         if once:

@@ -108,3 +108,16 @@ def test_full_run_logs_are_json_and_hold_no_secret(tmp_path: Path) -> None:
     for secret in secrets:
         assert secret not in output
         assert secret[3:20] not in output  # not even a recognisable piece
+
+
+def test_worker_logs_json_too(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = processes.leadflow_env(f"sqlite:///{tmp_path / 'w.db'}", LEADFLOW_LOG_JSON="1")
+    done = subprocess.run([sys.executable, "-m", "leadflow.cli.main", "worker", "--once"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    entries = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert any(e["logger"] == "leadflow.worker" and e["message"] == "worker started"
+               for e in entries)
