@@ -20,6 +20,9 @@ HTML_ONLY = [
     (b"content-security-policy", CSP.encode()),
     (b"cache-control", b"no-store"),
 ]
+#: Only over HTTPS (as seen through the balancer's X-Forwarded-Proto): browsers then refuse
+#: plain HTTP to this host for a year.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 #: FastAPI's interactive docs load their own script bundle; they get the basic headers.
 EXEMPT_FROM_CSP = ("/docs", "/redoc")
 
@@ -33,12 +36,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         strict = not scope["path"].startswith(EXEMPT_FROM_CSP)
+        https = scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {k.lower() for k, _ in headers}
-                extra = list(ALWAYS)
+                extra = [*ALWAYS, HSTS] if https else list(ALWAYS)
                 is_html = any(
                     k.lower() == b"content-type" and v.startswith(b"text/html")
                     for k, v in headers

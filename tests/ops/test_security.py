@@ -241,3 +241,10 @@ def test_fuzzer_findings_in_bodies_and_headers(client: TestClient, world: World)
         r = client.post("/api/v1/leads", headers={**admin, "Idempotency-Key": ""}, json=LEAD)
         assert r.status_code == 422
         assert r.json()["detail"]["errors"][0]["field"] == "idempotency-key"
+
+
+def test_hsts_only_over_https(svc: Services, settings: Settings) -> None:
+    with TestClient(create_app(settings, svc), base_url="https://leadflow.test") as c:
+        assert "max-age=" in c.get("/login").headers["strict-transport-security"]
+    with TestClient(create_app(settings, svc)) as c:
+        assert "strict-transport-security" not in c.get("/login").headers
