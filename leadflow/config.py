@@ -37,3 +37,11 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = 5.0  # first retry delay; doubles at each attempt
     outbox_lease_seconds: float = 60.0  # a claimed message is retried after this if unsent
     outbox_retention_days: int = 30  # delivered and in-app messages are deleted after this
+
+    #: When set, `/metrics` asks for `Authorization: Bearer <this>`; otherwise it is open
+    #: (bind it to a private network).
+    metrics_token: SecretStr | None = None
+    #: Per caller (token, else IP) and per process: `N/second|minute|hour`, `0` = off.
+    rate_limit_intake: str = "600/minute"
+    rate_limit_login: str = "30/minute"
+    rate_limit_claim: str = "600/minute"

@@ -66,6 +66,7 @@ Country = Annotated[str, Field(max_length=3), AfterValidator(_country)]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(_timezone)]
 Language = Annotated[str, Field(max_length=8), AfterValidator(_language)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: A reference to a stored row: ids are positive 64-bit integers (BIGINT).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Tag = Annotated[str, Field(min_length=1, max_length=100)]
 

@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from leadflow import __version__
-from leadflow.api import errors
-from leadflow.api.limits import BodySizeLimit
+from leadflow.api import errors, observe, openapi
+from leadflow.api.limits import BodySizeLimit, IntegerBounds
 from leadflow.api.routes import discover_routers
 from leadflow.config import Settings
+from leadflow.observability.logs import add_secret, configure_logging
 from leadflow.services.context import Services
 from leadflow.services.timer_loop import TimerLoop
 from leadflow.store.db import Database
@@ -25,6 +26,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = None
         if owns_services:
+            configure_logging(settings.log_level, settings.log_json)
+            for secret in (settings.admin_token, settings.metrics_token):
+                add_secret(secret.get_secret_value() if secret else None)
             db = Database(settings.database_url)
             db.upgrade()
             app.state.services = Services(db)
@@ -46,12 +50,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     if services is not None:
         app.state.services = services
     errors.install(app)
+    openapi.install(app)
     api = APIRouter(prefix="/api/v1")
     for router in discover_routers():
         api.include_router(router)
     app.include_router(api)
     _mount_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(IntegerBounds)
+    observe.install(app, settings)  # outermost: even a 413 gets a request id and a log line
     return app
 
 

@@ -1,15 +1,12 @@
-"""Refuse request bodies over a size limit before reading them into memory."""
+"""Input bounds enforced before any route runs: body size, integer range."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-
-class BodyTooLarge(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -22,49 +19,79 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit():
+                if int(value) > self.max_bytes:
+                    await self._refuse(send)
+                    return
+                # The server holds the body to its declared length: nothing more to check.
+                await self.app(scope, receive, send)
+                return
+        # No length declared (chunked): read up to the limit first, then replay. Raising
+        # from inside `receive` instead would reach the framework's body parser, which
+        # turns any error into a 400.
+        chunks: list[Message] = []
+        seen = 0
+        while True:
+            message = await receive()
+            chunks.append(message)
+            if message["type"] != "http.request":
+                break
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
                 await self._refuse(send)
                 return
-        seen = 0
-        started = False
+            if not message.get("more_body", False):
+                break
 
-        async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
-            return message
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body: dict[str, Any] = {
-            "detail": {
-                "message": f"request body larger than {self.max_bytes} bytes",
-                "field": "body",
-            }
+        await _answer(send, 413, f"request body larger than {self.max_bytes} bytes", "body")
+
+
+INT64_MAX = 2**63 - 1
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def _out_of_range(text: str) -> bool:
+    return bool(_INTEGER.match(text)) and abs(int(text)) > INT64_MAX
+
+
+class IntegerBounds:
+    """Integers in paths and query strings beyond 64 bits can name nothing stored: every
+    id column is at most BIGINT. Answer that here, for every route present and future,
+    instead of letting the database driver overflow into a 500."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for segment in scope["path"].split("/"):
+                if _out_of_range(segment):
+                    await _answer(send, 404, f"nothing has the id {segment[:40]}", "path")
+                    return
+            query = scope.get("query_string", b"").decode("latin-1")
+            for name, value in parse_qsl(query, keep_blank_values=True):
+                if _out_of_range(value):
+                    await _answer(send, 422, f"{name}: must be a 64-bit integer", name)
+                    return
+        await self.app(scope, receive, send)
+
+
+async def _answer(send: Send, status: int, message: str, field: str) -> None:
+    payload = json.dumps({"detail": {"message": message, "field": field}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
         }
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -64,8 +64,14 @@ def serve(
     """Run the HTTP API and web UI."""
     import uvicorn
 
+    from leadflow.observability.logs import configure_logging
+    from leadflow.observability.metrics import prepare_multiprocess
+
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
     _services(settings.database_url).db.dispose()  # migrate once, before workers start
+    if workers > 1:
+        prepare_multiprocess()
     uvicorn.run(
         "leadflow.api.app:create_app",
         factory=True,
@@ -73,6 +79,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level,
+        log_config=None,  # leadflow's own JSON handler (secrets scrubbed) formats everything
+        access_log=False,  # replaced by leadflow.access lines, which carry the request id
         proxy_headers=True,
     )
 
@@ -127,11 +135,16 @@ def worker(
 
     Run as many workers as you like on PostgreSQL: they coordinate through row locks.
     """
+    import logging
     import time
 
+    from leadflow.observability.logs import configure_logging
     from leadflow.services.timers import run_all_due
 
-    svc = _services()
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    svc = _services(settings.database_url)
+    logging.getLogger("leadflow.worker").info("worker started", extra={"interval_s": interval})
     while True:
         done = run_all_due(svc)
         if once:
@@ -270,6 +283,9 @@ def token_create(
     role: Annotated[str, typer.Option(help="admin, manager, rep or intake")],
     name: Annotated[str, typer.Option()] = "",
     rep_email: Annotated[str | None, typer.Option(help="For a rep token: whose")] = None,
+    expires_in_days: Annotated[
+        float | None, typer.Option(help="Refuse the token after this many days")
+    ] = None,
 ) -> None:
     """Create an API token; it is printed once and only its digest is stored."""
     from sqlalchemy import select
@@ -291,7 +307,12 @@ def token_create(
             err.print(f"[red]error:[/red] no rep with e-mail {rep_email}")
             raise typer.Exit(code=1)
     try:
-        token, _ = create_token(svc, role_value, name=name, rep_id=rep_id)
+        expires_at = None
+        if expires_in_days is not None:
+            from datetime import timedelta
+
+            expires_at = svc.clock.now() + timedelta(days=expires_in_days)
+        token, _ = create_token(svc, role_value, name=name, rep_id=rep_id, expires_at=expires_at)
     except LeadflowError as exc:
         raise _fail(exc) from None
     sys.stdout.write(token + "\n")

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -42,11 +43,18 @@ def digest(token: str) -> str:
 
 
 def create_token(
-    svc: Services, role: Role, *, name: str = "", rep_id: int | None = None
+    svc: Services,
+    role: Role,
+    *,
+    name: str = "",
+    rep_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """A new token (shown once) and its record."""
+    """A new token (shown once) and its record. `expires_at`: refused from then on."""
     if role is Role.REP and rep_id is None:
         raise ValidationError("a rep token needs the rep it belongs to", field="rep_id")
+    if expires_at is not None and expires_at <= svc.clock.now():
+        raise ValidationError("expires_at must be in the future", field="expires_at")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with svc.db.write() as s:
         if rep_id is not None and s.get(RepRow, rep_id) is None:
@@ -57,6 +65,7 @@ def create_token(
             role=role.value,
             rep_id=rep_id,
             created_at=svc.clock.now(),
+            expires_at=expires_at,
         )
         s.add(row)
         s.flush()
@@ -71,6 +80,7 @@ def token_view(row: TokenRow) -> dict[str, Any]:
         "rep_id": row.rep_id,
         "created_at": row.created_at,
         "revoked_at": row.revoked_at,
+        "expires_at": row.expires_at,
     }
 
 
@@ -100,4 +110,6 @@ def authenticate(svc: Services, token: str | None, admin_token: str | None) -> P
         row = s.scalar(select(TokenRow).where(TokenRow.token_hash == digest(token)))
         if row is None or row.revoked_at is not None:
             raise AuthError("invalid or revoked token")
+        if row.expires_at is not None and row.expires_at <= svc.clock.now():
+            raise AuthError("token expired: ask an admin for a new one")
         return Principal(Role(row.role), row.name, row.rep_id, row.id)

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 0x1EADF10  # any constant: the advisory lock id shared by processes
 
 
 class Database:
@@ -40,11 +41,42 @@ class Database:
             yield session
 
     def upgrade(self) -> None:
-        """Bring the schema to the latest migration (idempotent)."""
+        """Bring the schema to the latest migration (idempotent).
+
+        Several processes (N servers, M workers) often start at once on a fresh
+        database: they take turns through a lock, and the later ones find nothing to do.
+        """
         from alembic import command
 
-        # "heads": features may add migration branches of their own off the same base.
-        command.upgrade(alembic_config(self.url, self.engine), "heads")
+        with self._migration_lock():
+            # "heads": features may add migration branches of their own off the same base.
+            command.upgrade(alembic_config(self.url, self.engine), "heads")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.engine.dialect.name == "postgresql":
+            # A session-level advisory lock on a connection of its own, held while the
+            # migration runs on another connection.
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                    conn.commit()
+            return
+        path = self.url.split("///", 1)[-1] if self.is_sqlite else ""
+        if not path or path == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{path}.migrate.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

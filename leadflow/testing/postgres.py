@@ -41,10 +41,23 @@ class PostgresServer:
     datadir: Path
     port: int
     user: str | None
+    options: str = ""
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def restart(self) -> None:
+        """Stop as a crash would (`immediate`: no checkpoint, clients cut off) and start
+        again on the same port: PostgreSQL recovers from its WAL."""
+        pg_ctl = _bin("pg_ctl")
+        assert pg_ctl
+        _run([pg_ctl, "-D", str(self.datadir), "-m", "immediate", "stop"], self.user, check=False)
+        _run(
+            [pg_ctl, "-D", str(self.datadir), "-o", self.options, "-w", "-l",
+             str(self.datadir / "log"), "start"],
+            self.user,
+        )
 
     def stop(self) -> None:
         pg_ctl = _bin("pg_ctl")
@@ -61,8 +74,11 @@ def _run(cmd: list[str], user: str | None, check: bool = True) -> None:
     subprocess.run(cmd, check=check, capture_output=True, timeout=120)
 
 
-def start() -> PostgresServer | None:
-    """Start a server, or None when PostgreSQL is not installed here."""
+def start(*, durable: bool = False) -> PostgresServer | None:
+    """Start a server, or None when PostgreSQL is not installed here.
+
+    `durable`: commits are in the WAL before they are acknowledged (synchronous_commit=on),
+    so a crash of the server loses nothing acknowledged; for crash tests. Default: fast."""
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
         return None
@@ -77,10 +93,10 @@ def start() -> PostgresServer | None:
     )
     opts = (
         f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c max_connections=200 -c synchronous_commit=off"
+        f"-c max_connections=200 -c synchronous_commit={'on' if durable else 'off'}"
     )
     _run([pg_ctl, "-D", str(datadir), "-o", opts, "-w", "-l", str(datadir / "log"), "start"], user)
-    server = PostgresServer(datadir, port, user)
+    server = PostgresServer(datadir, port, user, opts)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
@@ -90,3 +106,18 @@ def start() -> PostgresServer | None:
             time.sleep(0.2)
     server.stop()
     raise RuntimeError("PostgreSQL did not start")
+
+
+def create_database(server_url: str, name: str) -> str:
+    """(Re)create an empty database `name` on the server of `server_url`; its URL."""
+    from sqlalchemy import create_engine, text
+
+    base = server_url.rpartition("/")[0]
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            c.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        admin.dispose()
+    return f"{base}/{name}"

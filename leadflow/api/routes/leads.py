@@ -11,17 +11,23 @@ from leadflow.errors import Forbidden, NotFound
 from leadflow.schemas import MAX_ID, LeadIn
 from leadflow.services import routing
 from leadflow.services.auth import Principal
+from leadflow.services.visibility import decision_for_rep
 
 router = APIRouter(tags=["leads"])
 
 
-@router.post("/leads", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/leads",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "a repeat (same external_id or Idempotency-Key): the "
+                     "lead first created; nothing new is stored"}},
+)
 def create_lead(
     body: LeadIn,
     response: Response,
     svc: SvcDep,
     principal: Intake,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> dict[str, Any]:
     """Store and route a lead. A repeated `external_id` / `Idempotency-Key` answers 200
     with the lead first created, and creates nothing."""
@@ -77,7 +83,10 @@ def get_lead(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> dict[str, Any]
 @router.get("/leads/{lead_id}/decisions")
 def get_decisions(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
     _visible(principal, routing.get_lead(svc, lead_id))
-    return routing.get_decisions(svc, lead_id)
+    decisions = routing.get_decisions(svc, lead_id)
+    if principal.is_staff:
+        return decisions
+    return [decision_for_rep(d, principal.rep_id) for d in decisions]
 
 
 @router.post("/route/dry-run")

@@ -1,0 +1,1 @@
+"""Operability: structured logs (with secrets scrubbed), request ids, Prometheus metrics."""

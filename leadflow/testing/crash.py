@@ -1,0 +1,237 @@
+"""Crash harness: real `leadflow serve` and `leadflow worker` processes under continuous
+intake, killed with SIGKILL at random moments and restarted (and optionally the
+PostgreSQL server crashed and restarted); then the promises are checked:
+
+- every lead that got a 2xx exists, under the id the client was given;
+- retries with the same Idempotency-Key never made a second lead;
+- every lead has exactly one routing outcome (one `route` decision);
+- `leadflow check` passes (owners, counters, caps, timers).
+
+Used small in the test suite (tests/crash) and large in `bench/crash.py`.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from leadflow.store.db import Database
+from leadflow.store.models import DecisionRow, LeadRow
+from leadflow.testing import processes
+from leadflow.testing.postgres import PostgresServer
+from leadflow.testing.seed import COUNTRIES, seed_over_http
+
+ADMIN = "crash-admin-token-0123456789abcdef"
+@dataclass
+class CrashConfig:
+    servers: int = 2
+    workers: int = 1
+    clients: int = 4
+    duration: float = 15.0
+    kill_every: tuple[float, float] = (1.0, 3.0)
+    restart_postgres_at: float | None = None  # seconds into the run
+    reps: int = 6
+    seed: int = 1
+
+
+@dataclass
+class CrashResult:
+    accepted: dict[str, int] = field(default_factory=dict)  # key -> lead id answered
+    attempts: int = 0
+    failures: Counter[str] = field(default_factory=Counter)  # why a try did not get a 2xx
+    kills: Counter[str] = field(default_factory=Counter)
+    postgres_restarts: int = 0
+    problems: list[str] = field(default_factory=list)  # broken promises, found afterwards
+    check_output: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "accepted": len(self.accepted),
+            "attempts": self.attempts,
+            "failed_tries": dict(self.failures),
+            "kills": dict(self.kills),
+            "postgres_restarts": self.postgres_restarts,
+            "problems": self.problems[:50],
+        }
+
+
+class CrashRun:
+    def __init__(
+        self,
+        database_url: str,
+        log_dir: Path,
+        config: CrashConfig,
+        postgres: PostgresServer | None = None,
+    ) -> None:
+        self.url = database_url
+        self.log_dir = log_dir
+        self.cfg = config
+        self.pg = postgres
+        self.rng = random.Random(config.seed)
+        env = {"LEADFLOW_ADMIN_TOKEN": ADMIN, "LEADFLOW_RATE_LIMIT_INTAKE": "0",
+               "LEADFLOW_LOG_LEVEL": "warning"}
+        self.servers = [
+            processes.server(database_url, log_dir, name=f"serve{i}", **env)
+            for i in range(config.servers)
+        ]
+        self.workers = [
+            processes.worker(database_url, log_dir, name=f"worker{i}", **env)
+            for i in range(config.workers)
+        ]
+        self.result = CrashResult()
+        self.pending: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> CrashResult:
+        for p in [*self.servers, *self.workers]:
+            p.start()
+        try:
+            for s in self.servers:
+                s.wait_ready()
+            self._seed()
+            clients = [threading.Thread(target=self._client, args=(i,), daemon=True)
+                       for i in range(self.cfg.clients)]
+            chaos = threading.Thread(target=self._chaos, daemon=True)
+            for t in [*clients, chaos]:
+                t.start()
+            time.sleep(self.cfg.duration)
+            self._stop.set()
+            for t in [*clients, chaos]:
+                t.join(timeout=120)
+            self._settle()
+            self._verify()
+        finally:
+            for p in [*self.servers, *self.workers]:
+                p.stop()
+        return self.result
+
+    def _seed(self) -> None:
+        seed_over_http(self.servers[0].url, ADMIN, reps=self.cfg.reps, max_open=10_000)
+
+    def _lead(self, rng: random.Random) -> dict[str, Any]:
+        n = rng.randrange(1_000_000)
+        return {"email": f"p{n}@prospect{n % 97}.example",
+                "company": {"name": f"Prospect {n}", "country": rng.choice(COUNTRIES)}}
+
+    def _client(self, index: int) -> None:
+        rng = random.Random(self.cfg.seed * 1000 + index)
+        h = {"Authorization": f"Bearer {ADMIN}"}
+        n = 0
+        with httpx.Client(headers=h, timeout=10) as c:
+            while not self._stop.is_set():
+                key = f"c{index}-{n}"
+                body = self._lead(rng)
+                # one logical lead, retried with its key until some server answers 2xx
+                while not self._send(c, key, body, rng):
+                    if self._stop.is_set():
+                        with self._lock:
+                            self.pending[key] = body  # re-sent once everything is back up
+                        return
+                    time.sleep(0.05)
+                n += 1
+
+    def _send(self, c: httpx.Client, key: str, body: dict[str, Any], rng: random.Random) -> bool:
+        # what a load balancer does: any server, and a failed try goes to a random one
+        server = rng.choice(self.servers)
+        with self._lock:
+            self.result.attempts += 1
+        try:
+            r = c.post(f"{server.url}/api/v1/leads", json=body, headers={"Idempotency-Key": key})
+        except httpx.HTTPError as exc:
+            self._failed(type(exc).__name__)
+            return False
+        if r.status_code in (200, 201):
+            self._accepted(key, r.json()["id"])
+            return True
+        self._failed(f"HTTP {r.status_code}")
+        return False
+
+    def _accepted(self, key: str, lead_id: int) -> None:
+        with self._lock:
+            first = self.result.accepted.setdefault(key, lead_id)
+            if first != lead_id:
+                self.result.problems.append(f"key {key}: answered lead {first}, then {lead_id}")
+
+    def _failed(self, why: str) -> None:
+        with self._lock:
+            self.result.failures[why] += 1
+
+    def _chaos(self) -> None:
+        started = time.monotonic()
+        pg_done = False
+        victims: list[processes.Process] = [*self.servers, *self.workers]
+        while not self._stop.wait(self.rng.uniform(*self.cfg.kill_every)):
+            at = self.cfg.restart_postgres_at
+            if self.pg and at is not None and not pg_done and time.monotonic() - started >= at:
+                self.pg.restart()
+                pg_done = True
+                self.result.postgres_restarts += 1
+                continue
+            victim = self.rng.choice(victims)
+            victim.kill()
+            self.result.kills["serve" if victim in self.servers else "worker"] += 1
+            victim.start()  # not waiting for it: the next kill may hit it while it boots
+
+    # ------------------------------------------------------------------ afterwards
+
+    def _settle(self) -> None:
+        """Bring every process back, then re-send every lead whose client never heard a
+        2xx (the client's retry after an outage): each must now get exactly one lead."""
+        for p in [*self.servers, *self.workers]:
+            if not p.running:
+                p.start()
+        for s in self.servers:
+            s.wait_ready()
+        rng = random.Random(self.cfg.seed)
+        with httpx.Client(headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30) as c:
+            for key, body in self.pending.items():
+                for _ in range(20):
+                    if self._send(c, key, body, rng):
+                        break
+                    time.sleep(0.5)
+                else:
+                    self.result.problems.append(f"key {key}: never accepted after the run")
+
+    def _verify(self) -> None:
+        db = Database(self.url)
+        try:
+            with db.read() as s:
+                leads = {k: i for k, i in s.execute(select(LeadRow.idempotency_key, LeadRow.id))}
+                total = s.scalar(select(func.count()).select_from(LeadRow)) or 0
+                routes = Counter(
+                    lead_id for (lead_id,) in s.execute(
+                        select(DecisionRow.lead_id).where(DecisionRow.kind == "route"))
+                )
+        finally:
+            db.dispose()
+        problems = self.result.problems
+        for key, lead_id in self.result.accepted.items():
+            if key not in leads:
+                problems.append(f"key {key}: got a 2xx (lead {lead_id}) but no lead is stored")
+            elif leads[key] != lead_id:
+                problems.append(f"key {key}: answered lead {lead_id}, stored as {leads[key]}")
+        if total != len(leads):
+            problems.append(f"{total - len(leads)} lead(s) without an idempotency key")
+        for key, lead_id in leads.items():
+            if routes[lead_id] != 1:
+                problems.append(f"lead {lead_id} ({key}): {routes[lead_id]} route decisions")
+        check = subprocess.run(
+            [sys.executable, "-m", "leadflow.cli.main", "check", "--timer-grace", "60"],
+            env=processes.leadflow_env(self.url), capture_output=True, text=True, timeout=300,
+        )
+        self.result.check_output = check.stdout + check.stderr
+        if check.returncode != 0:
+            problems.append(f"leadflow check failed:\n{self.result.check_output}")
