@@ -159,20 +159,27 @@ def patch_lead(
 def before_routing(s: Session, doc: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     """Dedup, then enrich, then score — the order of the design: a duplicate is merged
     before any work is spent on it, and the score sees the enriched fields."""
-    from leadflow.services import dedup, enrichment, lifecycle_config, scoring
+    from leadflow.services import dedup, enrichment, lifecycle_config
 
     spec, document = lifecycle_config.active(s)
-    notes: list[dict[str, Any]] = doc.setdefault("_trace", [])
-    free_mail = enrichment.free_mail_domains(document)
-    found = dedup.find_duplicate(s, doc, spec.dedup, free_mail, now)
+    found = dedup.find_duplicate(s, doc, spec.dedup, enrichment.free_mail_domains(document), now)
     if found is not None:
         lead, key = found
         return dedup.merge(s, lead, key, doc, now)
+    preview_routing(s, doc, now)
+    return None
+
+
+def preview_routing(s: Session, doc: dict[str, Any], now: datetime) -> None:
+    """Enrichment and scoring only (reads, no writes): also what a dry run shows."""
+    from leadflow.services import enrichment, lifecycle_config, scoring
+
+    spec, document = lifecycle_config.active(s)
+    notes: list[dict[str, Any]] = doc.setdefault("_trace", [])
     if spec.enrichment.enabled:
-        enrichment.enrich(s, doc, spec.enrichment, free_mail, notes)
+        enrichment.enrich(s, doc, spec.enrichment, enrichment.free_mail_domains(document), notes)
     if spec.scoring.enabled:
         scoring.score_lead(s, doc, spec.scoring, notes)
-    return None
 
 
 def after_decision(
