@@ -26,7 +26,7 @@ def enrich_import(
     """Import company data by domain. Any bad line → nothing imported (unless --skip-bad-rows)."""
     from leadflow.cli.main import _read, _services, err, out
     from leadflow.services.enrichment import (
-        FirmographicsImportFailed,
+        ImportFailed,
         import_firmographics,
         reject_file,
     )
@@ -34,11 +34,11 @@ def enrich_import(
     data = _read(path)
     try:
         stats = import_firmographics(_services(), data, skip_bad_rows=skip_bad_rows)
-    except FirmographicsImportFailed as exc:
+    except ImportFailed as exc:
         err.print(
-            f"[red]error:[/red] {len(exc.row_errors)} problem(s) in {path}; nothing imported."
+            f"[red]error:[/red] {len(exc.line_errors)} problem(s) in {path}; nothing imported."
         )
-        for e in exc.row_errors[:50]:
+        for e in exc.line_errors[:50]:
             err.print(f"  {path}:{e}", highlight=False)
         raise typer.Exit(code=1) from None
     for e in stats["errors"][:50]:

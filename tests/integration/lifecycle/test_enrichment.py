@@ -11,7 +11,8 @@ from leadflow.cli.main import app
 from leadflow.errors import ValidationError
 from leadflow.services import routing
 from leadflow.services.context import Services
-from leadflow.services.enrichment import FirmographicsImportFailed, import_firmographics
+from leadflow.services.enrichment import import_firmographics
+from leadflow.services.imports import ImportFailed
 from leadflow.store.lifecycle_models import FirmographicRow
 from tests.integration.lifecycle.conftest import activate, add_lead, make_org
 
@@ -34,9 +35,9 @@ def _count(svc: Services) -> int:
 
 class TestFirmographicImport:
     def test_bad_rows_are_reported_by_line_and_nothing_is_imported(self, svc: Services) -> None:
-        with pytest.raises(FirmographicsImportFailed) as info:
+        with pytest.raises(ImportFailed) as info:
             import_firmographics(svc, BAD)
-        assert [str(e) for e in info.value.row_errors] == [
+        assert [str(e) for e in info.value.line_errors] == [
             "line 3: domain: 'not a domain' is not a domain like acme.com",
             "line 4: size: 'lots' is not a whole number of employees",
         ]
