@@ -100,7 +100,7 @@ def lead_sla(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, An
     return sla.timers(svc, lead_id)
 
 
-@router.get("/notifications")
+@router.get("/lifecycle/notifications")
 def notifications(
     svc: SvcDep, principal: AnyUser, rep_id: int | None = None
 ) -> list[dict[str, Any]]:
