@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from leadflow.schemas import RepIn, TeamIn
 from leadflow.services import org, reassign, routing
@@ -165,3 +166,31 @@ class TestRepEdits:
         assert r.status_code == 200, r.text
         assert r.json()["owner_rep_id"] == lead["owner_rep_id"]
         assert client.patch(url, json={"score": 99}).status_code == 403
+
+
+class TestRedistributeCli:
+    def test_cli_dry_run_then_batch(
+        self, svc: Services, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from typer.testing import CliRunner
+
+        from leadflow.cli.main import app
+
+        make_org(svc, reps=2)
+        activate(svc)
+        leads = [add_lead(svc, email=f"c{n}@x.example") for n in range(4)]
+        monkeypatch.setenv("LEADFLOW_DATABASE_URL", svc.db.url)
+        monkeypatch.setenv("COLUMNS", "200")
+        runner = CliRunner()
+        preview = runner.invoke(app, ["redistribute", "r0@corp.example", "--dry-run"])
+        assert preview.exit_code == 0, preview.output
+        assert "Would move 2 lead(s): 2 assigned" in preview.output
+        assert {lead["owner_rep_id"] for lead in leads} == {
+            routing.get_lead(svc, lead["id"])["owner_rep_id"] for lead in leads
+        }
+        done = runner.invoke(app, ["redistribute", "r0@corp.example", "--reason", "left"])
+        assert done.exit_code == 0 and "Moved 2 lead(s)" in done.output
+        owners = {routing.get_lead(svc, lead["id"])["owner_rep_id"] for lead in leads}
+        assert len(owners) == 1
+        missing = runner.invoke(app, ["redistribute", "nobody@corp.example"])
+        assert missing.exit_code == 1 and "no rep" in missing.output
