@@ -127,7 +127,7 @@ def patch_lead(
         lead = lock_lead(s, lead_id)
         if rep_id is not None and lead.owner_rep_id != rep_id:
             raise NotFound(f"lead {lead_id} not found")
-        if lifecycle.is_closed(lead.status):
+        if lifecycle.is_closed(lead.status) and lead.status != LeadStatus.RECYCLED:
             raise Conflict(f"the lead is {lead.status}; recycle it before editing", field="status")
         data, changed = merge_fields(lead.data, patch)
         if not changed:
