@@ -131,3 +131,20 @@ class TestEnrichmentBeforeRouting:
         activate(svc, None, **extra)
         assert add_lead(svc, email="joe@gmail.com")["queue"] == "b2c"
         assert add_lead(svc, email="joe@acme.com")["status"] == "assigned"
+
+
+class TestLeadImportWithRulebookChecks:
+    def test_required_phone_refuses_the_whole_file_by_line(self, svc: Services) -> None:
+        """A rulebook requiring valid phones makes a bad line fail the file: nothing stored."""
+        from leadflow.services.imports import ImportFailed as LeadImportFailed
+        from leadflow.services.imports import import_leads
+
+        make_org(svc)
+        activate(svc, {"enrichment": {"require_valid_phone": True}})
+        data = b"email,phone,company_country\na@x.example,+33142685300,FR\nb@x.example,12,FR\n"
+        with pytest.raises(LeadImportFailed) as info:
+            import_leads(svc, data)
+        assert [str(e) for e in info.value.line_errors] == [
+            "line 3: phone: '12' is not a valid phone number; write it with its country code (+33…)"
+        ]
+        assert routing.list_leads(svc)["items"] == []
