@@ -54,12 +54,9 @@ def transition(
     """Check, apply and record a transition in the caller's transaction."""
     verdict = lifecycle.check(lead.status, status, reason)
     if not verdict.allowed:
-        # Unknown status or missing reason: bad input; a legal status at the wrong time: 409.
-        if status not in {s.value for s in LeadStatus}:
-            raise ValidationError(verdict.reason, field="status")
-        if "reason is required" in verdict.reason:
-            raise ValidationError(verdict.reason, field="reason")
-        raise Conflict(verdict.reason, field="status")
+        # Unknown status or missing reason: bad input (422); a legal status at the wrong time: 409.
+        error = ValidationError if verdict.bad_input else Conflict
+        raise error(verdict.reason, field=verdict.field)
     before = lead.status
     owner = lead.owner_rep_id
     lead.status = status
