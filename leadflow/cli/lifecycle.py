@@ -26,7 +26,7 @@ def enrich_import(
     """Import company data by domain. Any bad line → nothing imported (unless --skip-bad-rows)."""
     from leadflow.cli.main import _read, _services, err, out
     from leadflow.services.enrichment import (
-        FirmographicsImportFailed,
+        ImportFailed,
         import_firmographics,
         reject_file,
     )
@@ -34,11 +34,11 @@ def enrich_import(
     data = _read(path)
     try:
         stats = import_firmographics(_services(), data, skip_bad_rows=skip_bad_rows)
-    except FirmographicsImportFailed as exc:
+    except ImportFailed as exc:
         err.print(
-            f"[red]error:[/red] {len(exc.row_errors)} problem(s) in {path}; nothing imported."
+            f"[red]error:[/red] {len(exc.line_errors)} problem(s) in {path}; nothing imported."
         )
-        for e in exc.row_errors[:50]:
+        for e in exc.line_errors[:50]:
             err.print(f"  {path}:{e}", highlight=False)
         raise typer.Exit(code=1) from None
     for e in stats["errors"][:50]:
@@ -99,6 +99,43 @@ def score_activate(
     out.print(f"Scorer: {'model ' + str(model_id) if model_id else 'points model'}.")
 
 
+def redistribute(
+    rep_email: Annotated[str, typer.Argument(help="E-mail of the rep whose leads move")],
+    reason: Annotated[str, typer.Option(help="Why (kept in every decision)")] = "",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the batch, change nothing")
+    ] = False,
+) -> None:
+    """Send every open lead of a leaving rep back through the rules, as one batch."""
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from leadflow.cli.main import _fail, _services, err, out
+    from leadflow.errors import LeadflowError
+    from leadflow.services.reassign import redistribute as run
+    from leadflow.store.models import RepRow
+
+    svc = _services()
+    with svc.db.read() as s:
+        rep_id = s.scalar(select(RepRow.id).where(RepRow.email == rep_email.lower()))
+    if rep_id is None:
+        err.print(f"[red]error:[/red] no rep with e-mail {rep_email}")
+        raise typer.Exit(code=1)
+    try:
+        report = run(svc, rep_id, reason=reason, dry_run=dry_run, actor="cli")
+    except LeadflowError as exc:
+        raise _fail(exc) from None
+    table = Table("lead", "outcome", "to rep", "queue", "rule", "status")
+    for item in report["items"]:
+        table.add_row(*(str(item[k] if item[k] is not None else "") for k in
+                        ("lead_id", "outcome", "rep_id", "queue", "rule", "status")))  # fmt: skip
+    out.print(table)
+    verb = "Would move" if dry_run else "Moved"
+    out.print(f"{verb} {report['total']} lead(s): {report['assigned']} assigned, "
+              f"{report['queued']} queued, {report['offered']} offered.")  # fmt: skip
+
+
 def register(app: typer.Typer) -> None:
+    app.command("redistribute")(redistribute)
     app.add_typer(enrich_app, name="enrich")
     app.add_typer(score_app, name="score")

@@ -48,6 +48,8 @@ class Verdict:
 
     allowed: bool
     reason: str = ""
+    field: str = "status"  # what the caller should change: the status, or the reason
+    bad_input: bool = False  # unknown status or missing reason, rather than bad timing
 
 
 def check(current: str, target: str, reason: str = "", *, by_routing: bool = False) -> Verdict:
@@ -56,7 +58,7 @@ def check(current: str, target: str, reason: str = "", *, by_routing: bool = Fal
         cur, tgt = LeadStatus(current), LeadStatus(target)
     except ValueError:
         known = ", ".join(s.value for s in LeadStatus)
-        return Verdict(False, f"unknown status {target!r}; one of: {known}")
+        return Verdict(False, f"unknown status {target!r}; one of: {known}", bad_input=True)
     if cur in FINAL:
         return Verdict(False, f"the lead is {cur}: a won lead is final")
     if tgt in SET_BY_ROUTING and not by_routing:
@@ -67,7 +69,7 @@ def check(current: str, target: str, reason: str = "", *, by_routing: bool = Fal
         nexts = ", ".join(sorted(s.value for s in ALLOWED[cur] - SET_BY_ROUTING)) or "nothing"
         return Verdict(False, f"a {cur} lead cannot become {tgt} (it may become: {nexts})")
     if tgt in NEEDS_REASON and not reason.strip():
-        return Verdict(False, f"say why the lead is {tgt}: a reason is required")
+        return Verdict(False, f"say why the lead is {tgt}: a reason is required", "reason", True)
     return Verdict(True)
 
 

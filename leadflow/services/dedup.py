@@ -13,13 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leadflow.domain.enrichment import identity_keys
 from leadflow.rules.lifecycle import DedupSpec
 from leadflow.services.decisions import record
+from leadflow.store.dialect import insert_for
 from leadflow.store.lifecycle_models import DedupKeyRow, TouchRow
 from leadflow.store.models import LeadRow
 
@@ -37,7 +36,7 @@ def find_duplicate(
     keys = keys_of(doc, spec, free_mail)
     if not keys:
         return None
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(s)
     s.execute(
         insert(DedupKeyRow)
         .values([{"key": k, "lead_id": None, "updated_at": now} for k in keys])
@@ -80,7 +79,7 @@ def claim_keys(
     keys = keys_of(lead.data, spec, free_mail)
     if not keys:
         return
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(s)
     stmt = insert(DedupKeyRow).values(
         [{"key": k, "lead_id": lead.id, "updated_at": now} for k in keys]
     )

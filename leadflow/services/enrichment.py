@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from leadflow.domain import enrichment as facts
@@ -23,6 +20,8 @@ from leadflow.errors import ValidationError
 from leadflow.rules.lifecycle import EnrichmentSpec
 from leadflow.schemas import COUNTRIES
 from leadflow.services.context import Services
+from leadflow.services.imports import ImportFailed, LineError
+from leadflow.store.dialect import insert_for
 from leadflow.store.lifecycle_models import FirmographicRow
 
 Notes = list[dict[str, Any]]
@@ -120,49 +119,30 @@ COLUMNS = ("domain", "name", "size", "industry", "country", "state")
 MAX_ROWS = 1_000_000
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
-
-
-class FirmographicsImportFailed(ValidationError):
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(
-            f"{len(errors)} error(s); nothing imported. First: {errors[0]}",
-            errors=[{"line": e.line, "field": e.field, "message": e.message} for e in errors],
-        )
-        self.row_errors = errors
-
-
 def parse_firmographics(
     data: bytes,
-) -> tuple[list[tuple[int, dict[str, Any]]], list[RowError], list[tuple[int, dict[str, str]]]]:
+) -> tuple[list[tuple[int, dict[str, Any]]], list[LineError], list[tuple[int, dict[str, str]]]]:
     """(good rows, errors, bad raw rows) — every error carries its line number."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return [], [RowError(0, "file", f"not UTF-8 text ({exc.reason})")], []
+        return [], [LineError(0, "file", f"not UTF-8 text ({exc.reason})")], []
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     if "domain" not in header:
-        return [], [RowError(1, "domain", "the header needs a `domain` column")], []
+        return [], [LineError(1, "domain", "the header needs a `domain` column")], []
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
         allowed = ", ".join(COLUMNS)
-        return [], [RowError(1, c, f"unknown column; allowed: {allowed}") for c in unknown], []
+        return [], [LineError(1, c, f"unknown column; allowed: {allowed}") for c in unknown], []
     good: list[tuple[int, dict[str, Any]]] = []
-    errors: list[RowError] = []
+    errors: list[LineError] = []
     bad: list[tuple[int, dict[str, str]]] = []
     seen: dict[str, int] = {}
     for raw in reader:
         line = reader.line_num
         if len(good) + len(bad) >= MAX_ROWS:
-            errors.append(RowError(line, "file", f"more than {MAX_ROWS} rows"))
+            errors.append(LineError(line, "file", f"more than {MAX_ROWS} rows"))
             break
         row_errors, row = _check_row(line, raw, seen)
         if row_errors:
@@ -175,34 +155,34 @@ def parse_firmographics(
 
 def _check_row(
     line: int, raw: dict[str | None, Any], seen: dict[str, int]
-) -> tuple[list[RowError], dict[str, Any]]:
+) -> tuple[list[LineError], dict[str, Any]]:
     from leadflow.domain.matching import normalise_domain
 
     if None in raw:
-        return [RowError(line, "row", "more cells than columns in the header")], {}
-    errors: list[RowError] = []
+        return [LineError(line, "row", "more cells than columns in the header")], {}
+    errors: list[LineError] = []
     domain = normalise_domain(raw.get("domain") or "")
     if "." not in domain or " " in domain or len(domain) > 253:
         errors.append(
-            RowError(line, "domain", f"{raw.get('domain')!r} is not a domain like acme.com")
+            LineError(line, "domain", f"{raw.get('domain')!r} is not a domain like acme.com")
         )
     elif domain in seen:
-        errors.append(RowError(line, "domain", f"{domain} already given on line {seen[domain]}"))
+        errors.append(LineError(line, "domain", f"{domain} already given on line {seen[domain]}"))
     seen.setdefault(domain, line)
     row: dict[str, Any] = {"domain": domain}
     for field in ("name", "industry", "state"):
         value = (raw.get(field) or "").strip()
         limit = {"name": 300, "industry": 100, "state": 10}[field]
         if len(value) > limit:
-            errors.append(RowError(line, field, f"longer than {limit} characters"))
+            errors.append(LineError(line, field, f"longer than {limit} characters"))
         row[field] = value or None
     size = (raw.get("size") or "").strip()
     if size and not (size.isdigit() and int(size) <= 10_000_000):
-        errors.append(RowError(line, "size", f"{size!r} is not a whole number of employees"))
+        errors.append(LineError(line, "size", f"{size!r} is not a whole number of employees"))
     row["size"] = int(size) if size.isdigit() else None
     country = (raw.get("country") or "").strip().upper()
     if country and country not in COUNTRIES:
-        errors.append(RowError(line, "country", f"{country!r} is not an ISO two-letter code"))
+        errors.append(LineError(line, "country", f"{country!r} is not an ISO two-letter code"))
     row["country"] = country or None
     return errors, row
 
@@ -215,7 +195,7 @@ def import_firmographics(
     good, errors, bad = parse_firmographics(data)
     fatal = [e for e in errors if e.field in ("file",) or e.line <= 1]
     if errors and (not skip_bad_rows or fatal):
-        raise FirmographicsImportFailed(errors)
+        raise ImportFailed(errors)
     now = svc.clock.now()
     with svc.db.write() as s:
         _upsert(s, [row for _, row in good], now)
@@ -223,7 +203,7 @@ def import_firmographics(
 
 
 def _upsert(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(s)
     for start in range(0, len(rows), 500):
         chunk = [{**r, "updated_at": now} for r in rows[start : start + 500]]
         if not chunk:
@@ -236,7 +216,7 @@ def _upsert(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
         s.execute(stmt)
 
 
-def reject_file(bad: list[tuple[int, dict[str, str]]], errors: list[RowError]) -> str:
+def reject_file(bad: list[tuple[int, dict[str, str]]], errors: list[LineError]) -> str:
     """The rejected rows as CSV, with their line number and what was wrong."""
     by_line: dict[int, list[str]] = {}
     for e in errors:

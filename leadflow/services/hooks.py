@@ -7,6 +7,8 @@ A services module may define, at module level:
   return a dict to short-circuit routing: `{"merged_into": <lead id>, "reason": str}`
   answers the request with that existing lead (dedup). Its trace notes go in
   `doc["_trace"]` (a list of dicts) and show in the decision trace.
+- `preview_routing(s, doc, now) -> None`: the read-only part of `before_routing` for a
+  dry run (enrichment, scoring: no dedup, no writes); notes in `doc["_trace"]` too.
 - `after_decision(s, lead, decision, result, org, now) -> None`: runs in the same
   transaction right after a decision row is written (offers create offer rows, SLAs
   start timers, the outbox queues notifications). Raising rolls everything back.
@@ -47,3 +49,7 @@ def before_routing_hooks() -> tuple[BeforeRouting, ...]:
 
 def after_decision_hooks() -> tuple[AfterDecision, ...]:
     return _discover("after_decision")
+
+
+def preview_routing_hooks() -> tuple[BeforeRouting, ...]:
+    return _discover("preview_routing")

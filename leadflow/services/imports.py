@@ -110,6 +110,7 @@ def import_leads(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     leads, errors = parse_csv(data)
+    errors = errors or _rulebook_errors(svc, leads)
     if errors:
         raise ImportFailed(errors)
     file_key = hashlib.sha256(data).hexdigest()[:16]
@@ -122,6 +123,27 @@ def import_leads(
         if progress:
             progress(1)
     return {"rows": len(leads), "created": created, "already_present": repeated}
+
+
+def _rulebook_errors(svc: Services, leads: list[tuple[int, LeadIn]]) -> list[LineError]:
+    """What the active rulebook would refuse at intake (e.g. a phone it requires), found
+    before the first lead is stored, so a file is never half-imported."""
+    from leadflow.services.hooks import preview_routing_hooks
+
+    hooks = preview_routing_hooks()
+    errors: list[LineError] = []
+    if not hooks:
+        return errors
+    now = svc.clock.now()
+    with svc.db.read() as s:
+        for line, lead in leads:
+            doc = routing.lead_document(lead)
+            try:
+                for hook in hooks:
+                    hook(s, doc, now)
+            except ValidationError as exc:
+                errors.append(LineError(line, exc.field or "row", exc.message))
+    return errors
 
 
 class ImportFailed(ValidationError):

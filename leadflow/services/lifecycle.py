@@ -54,12 +54,9 @@ def transition(
     """Check, apply and record a transition in the caller's transaction."""
     verdict = lifecycle.check(lead.status, status, reason)
     if not verdict.allowed:
-        # Unknown status or missing reason: bad input; a legal status at the wrong time: 409.
-        if status not in {s.value for s in LeadStatus}:
-            raise ValidationError(verdict.reason, field="status")
-        if "reason is required" in verdict.reason:
-            raise ValidationError(verdict.reason, field="reason")
-        raise Conflict(verdict.reason, field="status")
+        # Unknown status or missing reason: bad input (422); a legal status at the wrong time: 409.
+        error = ValidationError if verdict.bad_input else Conflict
+        raise error(verdict.reason, field=verdict.field)
     before = lead.status
     owner = lead.owner_rep_id
     lead.status = status
@@ -127,7 +124,7 @@ def patch_lead(
         lead = lock_lead(s, lead_id)
         if rep_id is not None and lead.owner_rep_id != rep_id:
             raise NotFound(f"lead {lead_id} not found")
-        if lifecycle.is_closed(lead.status):
+        if lifecycle.is_closed(lead.status) and lead.status != LeadStatus.RECYCLED:
             raise Conflict(f"the lead is {lead.status}; recycle it before editing", field="status")
         data, changed = merge_fields(lead.data, patch)
         if not changed:
@@ -159,20 +156,27 @@ def patch_lead(
 def before_routing(s: Session, doc: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     """Dedup, then enrich, then score — the order of the design: a duplicate is merged
     before any work is spent on it, and the score sees the enriched fields."""
-    from leadflow.services import dedup, enrichment, lifecycle_config, scoring
+    from leadflow.services import dedup, enrichment, lifecycle_config
 
     spec, document = lifecycle_config.active(s)
-    notes: list[dict[str, Any]] = doc.setdefault("_trace", [])
-    free_mail = enrichment.free_mail_domains(document)
-    found = dedup.find_duplicate(s, doc, spec.dedup, free_mail, now)
+    found = dedup.find_duplicate(s, doc, spec.dedup, enrichment.free_mail_domains(document), now)
     if found is not None:
         lead, key = found
         return dedup.merge(s, lead, key, doc, now)
+    preview_routing(s, doc, now)
+    return None
+
+
+def preview_routing(s: Session, doc: dict[str, Any], now: datetime) -> None:
+    """Enrichment and scoring only (reads, no writes): also what a dry run shows."""
+    from leadflow.services import enrichment, lifecycle_config, scoring
+
+    spec, document = lifecycle_config.active(s)
+    notes: list[dict[str, Any]] = doc.setdefault("_trace", [])
     if spec.enrichment.enabled:
-        enrichment.enrich(s, doc, spec.enrichment, free_mail, notes)
+        enrichment.enrich(s, doc, spec.enrichment, enrichment.free_mail_domains(document), notes)
     if spec.scoring.enabled:
         scoring.score_lead(s, doc, spec.scoring, notes)
-    return None
 
 
 def after_decision(

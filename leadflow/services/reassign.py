@@ -90,6 +90,23 @@ def reroute_if_asked(
         move(svc, s, lead, now, kind="reroute", actor=actor, note={"reroute": {"changed": hits}})
 
 
+def route_again(svc: Services, lead_id: int, reason: str, *, actor: str) -> dict[str, Any]:
+    """Run the rules again for one lead: a recycled lead re-enters routing, a queued one is
+    re-evaluated (the rulebook or the organisation changed). Won/lost leads are final
+    for routing: recycle them first."""
+    from leadflow.services.lifecycle import lock_lead
+    from leadflow.services.routing import lead_view
+
+    now = svc.clock.now()
+    with svc.db.write() as s:
+        lead = lock_lead(s, lead_id)
+        verdict = lifecycle.check(lead.status, LeadStatus.QUEUED, by_routing=True)
+        if not verdict.allowed:
+            raise Conflict(verdict.reason + "; recycle it first", field="status")
+        move(svc, s, lead, now, kind="reroute", actor=actor, note={"reroute": {"reason": reason}})
+        return lead_view(lead)
+
+
 # ---------------------------------------------------------------- manual reassignment
 
 

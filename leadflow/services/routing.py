@@ -37,7 +37,11 @@ from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
 from leadflow.services import group_commit
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
-from leadflow.services.hooks import after_decision_hooks, before_routing_hooks
+from leadflow.services.hooks import (
+    after_decision_hooks,
+    before_routing_hooks,
+    preview_routing_hooks,
+)
 from leadflow.services.org import load_org
 from leadflow.services.rotations import ensure_rows
 from leadflow.services.rulebooks import compiled
@@ -382,7 +386,12 @@ def dry_run(svc: Services, data: LeadIn, *, book: Rulebook | None = None) -> dic
     doc = lead_document(data)
     now = svc.clock.now()
     with svc.db.read() as s:
+        for hook in preview_routing_hooks():
+            hook(s, doc, now)
+        notes = doc.pop("_trace", None)
         result, ctx, org, _, _, elapsed_us = decide(svc, s, doc, now, lock=False, book=book)
+        if notes:
+            result.trace["before_routing"] = notes
     out = result.outcome
     owner = org.reps.get(out.rep_id) if out.rep_id is not None else None
     return {

@@ -74,6 +74,16 @@ def reassign_lead(lead_id: int, body: ReassignIn, svc: SvcDep, principal: Staff)
     )
 
 
+class RerouteIn(Strict):
+    reason: str = Field(default="", max_length=1000)
+
+
+@router.post("/leads/{lead_id}/reroute")
+def reroute_lead(lead_id: int, body: RerouteIn, svc: SvcDep, principal: Staff) -> dict[str, Any]:
+    """Run the rulebook again for this lead (a recycled lead re-enters routing)."""
+    return reassign.route_again(svc, lead_id, body.reason, actor=principal.name)
+
+
 @router.post("/reps/{rep_id}/redistribute")
 def redistribute(
     rep_id: int, body: RedistributeIn, svc: SvcDep, principal: Staff
@@ -100,7 +110,7 @@ def lead_sla(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, An
     return sla.timers(svc, lead_id)
 
 
-@router.get("/notifications")
+@router.get("/lifecycle/notifications")
 def notifications(
     svc: SvcDep, principal: AnyUser, rep_id: int | None = None
 ) -> list[dict[str, Any]]:

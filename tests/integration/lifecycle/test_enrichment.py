@@ -11,7 +11,8 @@ from leadflow.cli.main import app
 from leadflow.errors import ValidationError
 from leadflow.services import routing
 from leadflow.services.context import Services
-from leadflow.services.enrichment import FirmographicsImportFailed, import_firmographics
+from leadflow.services.enrichment import import_firmographics
+from leadflow.services.imports import ImportFailed
 from leadflow.store.lifecycle_models import FirmographicRow
 from tests.integration.lifecycle.conftest import activate, add_lead, make_org
 
@@ -34,9 +35,9 @@ def _count(svc: Services) -> int:
 
 class TestFirmographicImport:
     def test_bad_rows_are_reported_by_line_and_nothing_is_imported(self, svc: Services) -> None:
-        with pytest.raises(FirmographicsImportFailed) as info:
+        with pytest.raises(ImportFailed) as info:
             import_firmographics(svc, BAD)
-        assert [str(e) for e in info.value.row_errors] == [
+        assert [str(e) for e in info.value.line_errors] == [
             "line 3: domain: 'not a domain' is not a domain like acme.com",
             "line 4: size: 'lots' is not a whole number of employees",
         ]
@@ -130,3 +131,20 @@ class TestEnrichmentBeforeRouting:
         activate(svc, None, **extra)
         assert add_lead(svc, email="joe@gmail.com")["queue"] == "b2c"
         assert add_lead(svc, email="joe@acme.com")["status"] == "assigned"
+
+
+class TestLeadImportWithRulebookChecks:
+    def test_required_phone_refuses_the_whole_file_by_line(self, svc: Services) -> None:
+        """A rulebook requiring valid phones makes a bad line fail the file: nothing stored."""
+        from leadflow.services.imports import ImportFailed as LeadImportFailed
+        from leadflow.services.imports import import_leads
+
+        make_org(svc)
+        activate(svc, {"enrichment": {"require_valid_phone": True}})
+        data = b"email,phone,company_country\na@x.example,+33142685300,FR\nb@x.example,12,FR\n"
+        with pytest.raises(LeadImportFailed) as info:
+            import_leads(svc, data)
+        assert [str(e) for e in info.value.line_errors] == [
+            "line 3: phone: '12' is not a valid phone number; write it with its country code (+33…)"
+        ]
+        assert routing.list_leads(svc)["items"] == []

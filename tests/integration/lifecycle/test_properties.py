@@ -3,6 +3,8 @@ open leads for one normalised e-mail."""
 
 from __future__ import annotations
 
+import contextlib
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from leadflow.errors import Conflict, ValidationError
 from leadflow.services import lifecycle, routing
 from leadflow.services.context import Services
 from leadflow.store.models import LeadRow, RepLoadRow
+from leadflow.testing import FrozenClock
 from tests.integration.lifecycle.conftest import activate, add_lead, make_org
 
 FIXTURE_ONCE = settings(
@@ -88,3 +91,58 @@ class TestProperties:
                     key = normalise_email(row.email)
                     open_by_email[key] = open_by_email.get(key, 0) + 1
         assert all(n == 1 for n in open_by_email.values()), open_by_email
+
+
+SLA = {
+    "sla": {
+        "default": {"name": "std", "within": "5m"},
+        "max_reassignments": 3,
+        "away_after_misses": None,
+    }
+}
+ACTIONS = st.lists(
+    st.tuples(st.sampled_from(["lead", "wait", "contact", "close"]), st.integers(0, 7)),
+    max_size=14,
+)
+
+
+class TestSlaProperty:
+    @FIXTURE_ONCE
+    @given(ACTIONS)
+    def test_breaches_never_return_a_lead_to_a_previous_owner(
+        self, svc: Services, clock: FrozenClock, actions: list[tuple[str, int]]
+    ) -> None:
+        """Whatever mix of new leads, waits, contacts and closes: one pending timer at
+        most per lead, owned leads never go back to a rep who had them, counters true."""
+        from leadflow.services import sla
+        from leadflow.store.lifecycle_models import SlaTimerRow
+
+        if not svc.extras.get("ready"):
+            make_org(svc, reps=4)
+            activate(svc, SLA)
+            svc.extras["ready"] = True
+            svc.extras["leads"] = []
+        leads: list[int] = svc.extras["leads"]
+        for action, n in actions:
+            if action == "lead" or not leads:
+                leads.append(add_lead(svc)["id"])
+            elif action == "wait":
+                clock.advance(minutes=n + 1)
+                sla.run_due_timers(svc, clock.now())
+            else:
+                target = "contacted" if action == "contact" else "lost"
+                with contextlib.suppress(Conflict, ValidationError):
+                    lifecycle.change_status(svc, leads[n % len(leads)], target, "r")
+        with svc.db.read() as s:
+            pending: dict[int, int] = {}
+            for t in s.scalars(select(SlaTimerRow).where(SlaTimerRow.state == "pending")):
+                pending[t.lead_id] = pending.get(t.lead_id, 0) + 1
+        assert all(n == 1 for n in pending.values())
+        for lead_id in leads:
+            owners = [
+                d["rep_id"]
+                for d in routing.get_decisions(svc, lead_id)
+                if d["outcome"] == "assigned" and d["kind"] in ("route", "sla_reassign")
+            ]
+            assert len(owners) == len(set(owners)), owners
+        _assert_capacity_matches(svc)

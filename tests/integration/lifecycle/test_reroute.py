@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from leadflow.schemas import RepIn, TeamIn
 from leadflow.services import org, reassign, routing
@@ -165,3 +166,89 @@ class TestRepEdits:
         assert r.status_code == 200, r.text
         assert r.json()["owner_rep_id"] == lead["owner_rep_id"]
         assert client.patch(url, json={"score": 99}).status_code == 403
+
+
+class TestRedistributeCli:
+    def test_cli_dry_run_then_batch(
+        self, svc: Services, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from typer.testing import CliRunner
+
+        from leadflow.cli.main import app
+
+        make_org(svc, reps=2)
+        activate(svc)
+        leads = [add_lead(svc, email=f"c{n}@x.example") for n in range(4)]
+        monkeypatch.setenv("LEADFLOW_DATABASE_URL", svc.db.url)
+        monkeypatch.setenv("COLUMNS", "200")
+        runner = CliRunner()
+        preview = runner.invoke(app, ["redistribute", "r0@corp.example", "--dry-run"])
+        assert preview.exit_code == 0, preview.output
+        assert "Would move 2 lead(s): 2 assigned" in preview.output
+        assert {lead["owner_rep_id"] for lead in leads} == {
+            routing.get_lead(svc, lead["id"])["owner_rep_id"] for lead in leads
+        }
+        done = runner.invoke(app, ["redistribute", "r0@corp.example", "--reason", "left"])
+        assert done.exit_code == 0 and "Moved 2 lead(s)" in done.output
+        owners = {routing.get_lead(svc, lead["id"])["owner_rep_id"] for lead in leads}
+        assert len(owners) == 1
+        missing = runner.invoke(app, ["redistribute", "nobody@corp.example"])
+        assert missing.exit_code == 1 and "no rep" in missing.output
+
+
+class TestRouteAgain:
+    def test_recycled_lead_reenters_routing(self, svc: Services, api: httpx.Client) -> None:
+        from leadflow.services import lifecycle
+
+        make_org(svc)
+        activate(svc)
+        lead = add_lead(svc)
+        lifecycle.change_status(svc, lead["id"], "recycled", "nurture for a quarter")
+        r = api.patch(f"/api/v1/leads/{lead['id']}", json={"attributes": {"campaign": "q3"}})
+        assert r.status_code == 200  # marketing may edit a recycled lead
+        r = api.post(f"/api/v1/leads/{lead['id']}/reroute", json={"reason": "asked again"})
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "assigned" and r.json()["owner_rep_id"] is not None
+        assert routing.get_decisions(svc, lead["id"])[-1]["kind"] == "reroute"
+
+    def test_lost_lead_must_be_recycled_first(self, svc: Services, api: httpx.Client) -> None:
+        from leadflow.services import lifecycle
+
+        make_org(svc)
+        activate(svc)
+        lead = add_lead(svc)
+        lifecycle.change_status(svc, lead["id"], "lost", "went elsewhere")
+        r = api.post(f"/api/v1/leads/{lead['id']}/reroute", json={})
+        assert r.status_code == 409 and "recycle it first" in r.text
+        assert api.patch(f"/api/v1/leads/{lead['id']}", json={"source": "x"}).status_code == 409
+
+
+class TestReadEndpoints:
+    def test_sla_touches_and_notifications_respect_visibility(
+        self, svc: Services, api: httpx.Client
+    ) -> None:
+        """Staff see all; a rep sees their own lead's timers and only their notifications."""
+        from leadflow.services import sla
+
+        ids = make_org(svc, reps=2)
+        activate(svc, {"sla": {"default": {"name": "std", "within": "5m"}},
+                       "dedup": {"enabled": True}})  # fmt: skip
+        lead = add_lead(svc, email="t@x.example")
+        add_lead(svc, email="T@x.example", source="second form")
+        owner = lead["owner_rep_id"]
+        other = next(i for i in ids if i != owner)
+        timers = api.get(f"/api/v1/leads/{lead['id']}/sla").json()
+        assert [t["state"] for t in timers] == ["pending"]
+        touches = api.get(f"/api/v1/leads/{lead['id']}/touches").json()
+        assert [t["data"]["source"] for t in touches] == ["second form"]
+        svc.clock.advance(minutes=6)  # type: ignore[attr-defined]
+        sla.run_due_timers(svc, svc.clock.now())
+        mine = rep_client(api, svc, owner)
+        theirs = rep_client(api, svc, other)
+        assert mine.get(f"/api/v1/leads/{lead['id']}/sla").status_code == 404  # moved on
+        assert theirs.get(f"/api/v1/leads/{lead['id']}/sla").status_code == 200
+        notes = mine.get("/api/v1/lifecycle/notifications").json()
+        assert [n["kind"] for n in notes] == ["sla_breach"] and notes[0]["rep_id"] == owner
+        spy = mine.get(f"/api/v1/lifecycle/notifications?rep_id={other}")
+        assert spy.status_code == 403
+        assert len(api.get("/api/v1/lifecycle/notifications").json()) == 1

@@ -56,6 +56,21 @@ class TestScoringBeforeRouting:
         trace = routing.get_decisions(svc, hot["id"])[0]["trace"]["before_routing"]
         assert any(n["step"] == "score" and n["score"] == 70 for n in trace)
 
+    def test_dry_run_shows_enrichment_and_score(self, svc: Services) -> None:
+        """A dry run scores and enriches like intake (reads only), so `score` rules work."""
+        from leadflow.schemas import LeadIn
+
+        make_org(svc)
+        activate(svc, None, **HOT_RULES)
+        lead = LeadIn.model_validate(
+            {"phone": "+33142685300", "company": {"size": 2000}, "attributes": {"demo_request": 1}}
+        )
+        result = routing.dry_run(svc, lead)
+        assert (result["rule"], result["queue"]) == ("hot", "hot")
+        assert result["lead"]["score"] == 55 and result["lead"]["company"]["country"] == "FR"
+        assert [n["step"] for n in result["trace"]["before_routing"]][-1] == "score"
+        assert routing.list_leads(svc)["items"] == []
+
     def test_configured_factors_replace_the_defaults(self, svc: Services) -> None:
         make_org(svc)
         scoring = {"factors": [
