@@ -79,7 +79,7 @@ def test_load_error_gives_the_line_and_loads_nothing(cli: CliRunner, files: Path
         ORG.replace("teams: [france]}\n  - {name: Bo", "teams: [spain]}\n  - {name: Bo")
     )
     output = run(cli, "load", files / "bad_org.yaml", code=1)
-    assert "line 4: team 'spain' is not defined" in output
+    assert "line 4: reps.0.teams.0: unknown team 'spain'" in output
     svc = services(files)
     assert org.counts(svc)["reps"] == 0
     svc.db.dispose()
