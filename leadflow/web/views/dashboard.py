@@ -11,7 +11,6 @@ from fastapi.responses import Response
 
 from leadflow.errors import ValidationError
 from leadflow.services import metrics, org
-from leadflow.services.auth import Role
 from leadflow.web import charts
 from leadflow.web.core import STAFF, NavItem, StaffForm, StaffViewer, field, render, see_other
 from leadflow.web.format import duration, number, percent
@@ -172,22 +171,18 @@ def dashboard(request: Request, who: StaffViewer) -> Response:
     )
 
 
+def _alerts_page(
+    request: Request, who: Any, sc: metrics.Scope, problem: str | None, status_code: int = 200
+) -> Response:
+    data = metrics.report(request.app.state.services, sc)
+    context = {"data": data, "scope": sc, "problem": problem, "labels": THRESHOLD_LABELS}
+    return render(request, "alerts.html", who, context, status_code=status_code)
+
+
 @router.get("/alerts")
 def alerts(request: Request, who: StaffViewer) -> Response:
     sc, problem = _scope(request)
-    data = metrics.report(request.app.state.services, sc)
-    return render(
-        request,
-        "alerts.html",
-        who,
-        {
-            "data": data,
-            "scope": sc,
-            "problem": problem,
-            "can_edit": who.principal.role in (Role.ADMIN, Role.MANAGER),
-            "labels": THRESHOLD_LABELS,
-        },
-    )
+    return _alerts_page(request, who, sc, problem)
 
 
 THRESHOLD_LABELS = {
@@ -207,18 +202,5 @@ def save_thresholds(request: Request, form: StaffForm) -> Response:
     try:
         metrics.set_thresholds(svc, changes, actor=who.principal.name)
     except ValidationError as exc:
-        report = metrics.report(svc, metrics.scope(svc.clock.now()))
-        return render(
-            request,
-            "alerts.html",
-            who,
-            {
-                "data": report,
-                "scope": metrics.scope(svc.clock.now()),
-                "problem": exc.message,
-                "can_edit": True,
-                "labels": THRESHOLD_LABELS,
-            },
-            status_code=422,
-        )
+        return _alerts_page(request, who, metrics.scope(svc.clock.now()), exc.message, 422)
     return see_other("/alerts?saved=1")
