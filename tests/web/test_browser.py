@@ -23,7 +23,7 @@ from leadflow.config import Settings
 from leadflow.demo.generator import leads
 from leadflow.demo.run import seed
 from leadflow.schemas import LeadIn
-from leadflow.services import routing, users
+from leadflow.services import org, routing, users
 from leadflow.services.auth import Role
 from leadflow.services.context import Services
 from leadflow.store.db import Database
@@ -99,6 +99,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ):
         users.create_user(svc, email=email, password=PASSWORD, role=role)
     first = _history(svc, clock)
+    hugo = org.list_reps(svc)[1]  # Hugo Bernard, France
+    users.create_user(svc, email=hugo["email"], password=PASSWORD, role=Role.REP, rep_id=hugo["id"])
     with running(create_app(Settings(database_url=db.url), svc)) as url:
         yield Site(url, svc, first)
     db.dispose()
@@ -182,6 +184,24 @@ class TestBrowser:
         assert width <= 390
         shot(page, "dashboard-phone")
         context.close()
+
+    def test_rep_sees_only_their_leads_and_no_dashboard(self, page: Any, site: Site) -> None:
+        """A rep lands on "my leads", every row theirs; the dashboard is refused."""
+        sign_in(page, site, "hugo.bernard@demo.leadflow.dev")
+        page.wait_for_url(site.url + "/my/leads")
+        rows = page.locator("#leads tbody tr[data-lead]")
+        hugo = org.list_reps(site.svc)[1]["id"]
+        theirs = {x["id"] for x in routing.list_leads(site.svc, owner=hugo, limit=50)["items"]}
+        shown = {int(r.get_attribute("data-lead")) for r in rows.all()}
+        assert shown == theirs and shown
+        assert page.locator("nav a[href='/dashboard']").count() == 0
+        assert page.locator("#status-counts").inner_text().startswith(f"all {len(theirs)}")
+        shot(page, "my-leads")
+        page.select_option("select[name=status]", "won")
+        page.click("form.filters button")
+        assert page.locator("#leads tbody tr[data-lead]").count() == 0
+        response = page.goto(site.url + "/dashboard")
+        assert response is not None and response.status == 403
 
     def test_trace_timeline(self, page: Any, site: Site) -> None:
         """The lead page tells why its owner got it and why the others did not."""
