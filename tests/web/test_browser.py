@@ -156,7 +156,10 @@ class TestBrowser:
         assert "security token" in page.locator("[role=alert]").inner_text()
 
     def test_manager_sees_the_dashboard_charts(self, page: Any, site: Site) -> None:
-        """Charts render as SVG with one bar per rep, the Lorenz curve and the alerts."""
+        """Charts render as SVG with one bar per rep, the Lorenz curve and the alerts;
+        every request the page makes goes to leadflow itself (no CDN)."""
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
         sign_in(page, site, "nina.patel@demo.leadflow.dev")
         page.wait_for_url(site.url + "/dashboard")
         chart = page.locator("#chart-leads-per-rep svg")
@@ -169,6 +172,8 @@ class TestBrowser:
         assert page.locator("#alerts [role=alert], #alerts .all-clear").count() >= 1
         box = chart.bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 200
+        assert requested and all(u.startswith(site.url) for u in requested), requested
+        assert any(u.endswith("/static/leadflow.css") for u in requested)
         page.select_option("select[name=period]", "30d")
         page.click("form.filters button")
         assert "period=30d" in page.url
