@@ -3,6 +3,7 @@ claim patterns and alerts, for a period and a team. Same numbers as /api/v1/metr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,14 +23,28 @@ NAV = [
 ]
 
 
+def _day(value: str | None, name: str) -> datetime | None:
+    """A `YYYY-MM-DD` from the date picker → midnight UTC."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=name) from None
+
+
 def _scope(request: Request) -> tuple[metrics.Scope, str | None]:
-    """The period and team from the query string; a bad one falls back with a message."""
+    """Period (or from/to dates, `to` included) and team from the query string; a bad
+    one falls back to the default period with a message."""
     q = request.query_params
     svc = request.app.state.services
     try:
+        since, to = _day(q.get("from"), "from"), _day(q.get("to"), "to")
         return metrics.scope(
             svc.clock.now(),
-            period=q.get("period") or None,
+            period=None if since or to else q.get("period") or None,
+            since=since,
+            until=to + timedelta(days=1) if to else None,
             team=(q.get("team") or "")[:100] or None,
         ), None
     except ValidationError as exc:
@@ -153,7 +168,11 @@ def dashboard(request: Request, who: StaffViewer) -> Response:
     sc, problem = _scope(request)
     svc = request.app.state.services
     data = metrics.report(svc, sc)
-    query = {k: v for k, v in (("period", sc.period), ("team", sc.team)) if v}
+    query: dict[str, str] = {"team": sc.team or ""}
+    if sc.period:
+        query["period"] = sc.period
+    else:
+        query["since"], query["until"] = sc.since.isoformat(), sc.until.isoformat()
     return render(
         request,
         "dashboard.html",
@@ -166,6 +185,7 @@ def dashboard(request: Request, who: StaffViewer) -> Response:
             "scope": sc,
             "problem": problem,
             "csv_query": urlencode(query),
+            "one_day": timedelta(days=1),
             "csv_sections": metrics.CSV_SECTIONS,
         },
     )
