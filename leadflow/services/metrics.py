@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain import alerts as alerting
@@ -540,3 +540,14 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append(("contacted_within_5min", lat["first_contact"]["within_5min"]))
     rows += [("fallback_rate", r["fallback_rate"]), ("error_rate", r["error_rate"])]
     return rows
+
+
+def status_counts(svc: Services, owner_rep_id: int) -> dict[str, int]:
+    """How many of a rep's leads are in each status (the chips on "my leads")."""
+    with svc.db.read() as s:
+        rows = s.execute(
+            select(LeadRow.status, func.count())
+            .where(LeadRow.owner_rep_id == owner_rep_id)
+            .group_by(LeadRow.status)
+        )
+        return {status: n for status, n in rows}

@@ -115,7 +115,7 @@ def validate_rows(kind: str, rows: Iterable[tuple[int, dict[str, str]]]) -> Pars
                 errors.append(LineError(line, where, e["msg"]))
     if errors:
         raise OrgImportError(errors)
-    return Parsed(loader.OrgDocument(**{kind: items}), lines)
+    return Parsed(loader.OrgDocument.model_validate({kind: items}), lines)
 
 
 def parse_csv(kind: str, data: bytes) -> Parsed:
@@ -157,10 +157,10 @@ def _missing_refs(svc: Services, parsed: Parsed) -> list[LineError]:
                 + [("territories", t, territories) for t in r.territories],
             )
         )
-    for t in doc.teams:
-        items.append(("team", [("manager", t.manager, emails)]))
-    for t in doc.territories:
-        items.append(("territory", [("team", t.team, teams)]))
+    for team in doc.teams:
+        items.append(("team", [("manager", team.manager, emails)]))
+    for territory in doc.territories:
+        items.append(("territory", [("team", territory.team, teams)]))
     for a in doc.accounts:
         items.append(("account", [("owner", a.owner, emails), ("team", a.team, teams)]))
     for i, (_, refs) in enumerate(items):

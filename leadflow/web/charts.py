@@ -54,7 +54,7 @@ def hbars(
         off_scale = False
     top = max(biggest, threshold or 0) or 1.0
     label_w = min(LABEL_W, width // 4)
-    value_w = max(VALUE_W, int(6.6 * max(len(b.text) for b in bars)) + 10)
+    value_w = max(VALUE_W, int(7.5 * max(len(b.text) for b in bars)) + 10)
     plot_w = width - label_w - value_w
     height = ROW * len(bars) + (22 if threshold is not None or off_scale else 8)
     parts = [

@@ -147,11 +147,6 @@ def timeline(decisions: list[dict[str, Any]], names: dict[int, str]) -> list[Eve
                     decisive=decisive,
                 )
             )
-        extra = [
-            (k.replace("_", " "), str(v))
-            for k, v in trace.items()
-            if k not in ("steps", "outcome", "rulebook_version") and v not in (None, "", [])
-        ]
         events.append(
             Event(
                 d["id"],
@@ -162,7 +157,7 @@ def timeline(decisions: list[dict[str, Any]], names: dict[int, str]) -> list[Eve
                 d.get("actor") or "system",
                 d.get("reason") or "",
                 steps,
-                extra,
+                _extra(trace),
             )
         )
     return events

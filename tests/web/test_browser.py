@@ -23,7 +23,7 @@ from leadflow.config import Settings
 from leadflow.demo.generator import leads
 from leadflow.demo.run import seed
 from leadflow.schemas import LeadIn
-from leadflow.services import routing, users
+from leadflow.services import org, routing, users
 from leadflow.services.auth import Role
 from leadflow.services.context import Services
 from leadflow.store.db import Database
@@ -99,6 +99,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     ):
         users.create_user(svc, email=email, password=PASSWORD, role=role)
     first = _history(svc, clock)
+    hugo = org.list_reps(svc)[1]  # Hugo Bernard, France
+    users.create_user(svc, email=hugo["email"], password=PASSWORD, role=Role.REP, rep_id=hugo["id"])
     with running(create_app(Settings(database_url=db.url), svc)) as url:
         yield Site(url, svc, first)
     db.dispose()
@@ -154,7 +156,10 @@ class TestBrowser:
         assert "security token" in page.locator("[role=alert]").inner_text()
 
     def test_manager_sees_the_dashboard_charts(self, page: Any, site: Site) -> None:
-        """Charts render as SVG with one bar per rep, the Lorenz curve and the alerts."""
+        """Charts render as SVG with one bar per rep, the Lorenz curve and the alerts;
+        every request the page makes goes to leadflow itself (no CDN)."""
+        requested: list[str] = []
+        page.on("request", lambda r: requested.append(r.url))
         sign_in(page, site, "nina.patel@demo.leadflow.dev")
         page.wait_for_url(site.url + "/dashboard")
         chart = page.locator("#chart-leads-per-rep svg")
@@ -167,6 +172,8 @@ class TestBrowser:
         assert page.locator("#alerts [role=alert], #alerts .all-clear").count() >= 1
         box = chart.bounding_box()
         assert box is not None and box["width"] > 300 and box["height"] > 200
+        assert requested and all(u.startswith(site.url) for u in requested), requested
+        assert any(u.endswith("/static/leadflow.css") for u in requested)
         page.select_option("select[name=period]", "30d")
         page.click("form.filters button")
         assert "period=30d" in page.url
@@ -182,6 +189,24 @@ class TestBrowser:
         assert width <= 390
         shot(page, "dashboard-phone")
         context.close()
+
+    def test_rep_sees_only_their_leads_and_no_dashboard(self, page: Any, site: Site) -> None:
+        """A rep lands on "my leads", every row theirs; the dashboard is refused."""
+        sign_in(page, site, "hugo.bernard@demo.leadflow.dev")
+        page.wait_for_url(site.url + "/my/leads")
+        rows = page.locator("#leads tbody tr[data-lead]")
+        hugo = org.list_reps(site.svc)[1]["id"]
+        theirs = {x["id"] for x in routing.list_leads(site.svc, owner=hugo, limit=50)["items"]}
+        shown = {int(r.get_attribute("data-lead")) for r in rows.all()}
+        assert shown == theirs and shown
+        assert page.locator("nav a[href='/dashboard']").count() == 0
+        assert page.locator("#status-counts").inner_text().startswith(f"all {len(theirs)}")
+        shot(page, "my-leads")
+        page.select_option("select[name=status]", "won")
+        page.click("form.filters button")
+        assert page.locator("#leads tbody tr[data-lead]").count() == 0
+        response = page.goto(site.url + "/dashboard")
+        assert response is not None and response.status == 403
 
     def test_trace_timeline(self, page: Any, site: Site) -> None:
         """The lead page tells why its owner got it and why the others did not."""

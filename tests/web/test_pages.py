@@ -92,6 +92,17 @@ class TestDashboardAndTrace:
         html = world.sign_in("manager@x.example").get("/dashboard?period=forever").text
         assert "unknown period" in html
 
+    def test_date_range_and_csv_links_follow_it(self, world: World) -> None:
+        """From/to dates (to included) drive the figures and the CSV links."""
+        c = world.sign_in("manager@x.example")
+        html = c.get("/dashboard?from=2026-03-02&to=2026-03-02").text
+        assert "2026-03-02 00:00:00 UTC → 2026-03-03 00:00:00 UTC" in html
+        assert 'id="kpi-leads">5<' in html
+        assert "since=2026-03-02T00%3A00%3A00%2B00%3A00" in html
+        html = c.get("/dashboard?from=2026-03-03&to=2026-03-03").text
+        assert 'id="kpi-leads">0<' in html
+        assert "is not a date" in c.get("/dashboard?from=yesterday").text
+
     def test_trace_explains_why_and_why_not(self, world: World) -> None:
         """The lead's page names the winner and why the other rep was not chosen."""
         lead = routing.list_leads(world.svc, status="assigned")["items"][-1]

@@ -42,10 +42,16 @@
     if (!items.length && !note.textContent) note.textContent = "No offers right now.";
   }
 
+  // Changes made with the session cookie must carry the page's CSRF token.
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
   async function answer(offer, verb) {
     const res = await fetch("/api/v1/offers/" + offer.id + "/" + verb, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: "{}" });
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() }, body: "{}" });
     const body = await res.json().catch(() => ({}));
     offers.delete(offer.id);
     note.textContent = res.ok

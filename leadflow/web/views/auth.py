@@ -38,7 +38,9 @@ def _client(request: Request) -> str:
 
 
 def _login_page(request: Request, error: str | None, status_code: int = 200) -> Response:
-    token = secrets.token_urlsafe(24)
+    # Reuse the browser's token so two open sign-in tabs both work.
+    existing = request.cookies.get(LOGIN_CSRF, "")
+    token = existing if 20 <= len(existing) <= 64 else secrets.token_urlsafe(24)
     response = render(
         request,
         "login.html",

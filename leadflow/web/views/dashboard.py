@@ -3,6 +3,7 @@ claim patterns and alerts, for a period and a team. Same numbers as /api/v1/metr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +12,6 @@ from fastapi.responses import Response
 
 from leadflow.errors import ValidationError
 from leadflow.services import metrics, org
-from leadflow.services.auth import Role
 from leadflow.web import charts
 from leadflow.web.core import STAFF, NavItem, StaffForm, StaffViewer, field, render, see_other
 from leadflow.web.format import duration, number, percent
@@ -23,14 +23,28 @@ NAV = [
 ]
 
 
+def _day(value: str | None, name: str) -> datetime | None:
+    """A `YYYY-MM-DD` from the date picker → midnight UTC."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=name) from None
+
+
 def _scope(request: Request) -> tuple[metrics.Scope, str | None]:
-    """The period and team from the query string; a bad one falls back with a message."""
+    """Period (or from/to dates, `to` included) and team from the query string; a bad
+    one falls back to the default period with a message."""
     q = request.query_params
     svc = request.app.state.services
     try:
+        since, to = _day(q.get("from"), "from"), _day(q.get("to"), "to")
         return metrics.scope(
             svc.clock.now(),
-            period=q.get("period") or None,
+            period=None if since or to else q.get("period") or None,
+            since=since,
+            until=to + timedelta(days=1) if to else None,
             team=(q.get("team") or "")[:100] or None,
         ), None
     except ValidationError as exc:
@@ -154,7 +168,11 @@ def dashboard(request: Request, who: StaffViewer) -> Response:
     sc, problem = _scope(request)
     svc = request.app.state.services
     data = metrics.report(svc, sc)
-    query = {k: v for k, v in (("period", sc.period), ("team", sc.team)) if v}
+    query: dict[str, str] = {"team": sc.team or ""}
+    if sc.period:
+        query["period"] = sc.period
+    else:
+        query["since"], query["until"] = sc.since.isoformat(), sc.until.isoformat()
     return render(
         request,
         "dashboard.html",
@@ -167,27 +185,24 @@ def dashboard(request: Request, who: StaffViewer) -> Response:
             "scope": sc,
             "problem": problem,
             "csv_query": urlencode(query),
+            "one_day": timedelta(days=1),
             "csv_sections": metrics.CSV_SECTIONS,
         },
     )
 
 
+def _alerts_page(
+    request: Request, who: Any, sc: metrics.Scope, problem: str | None, status_code: int = 200
+) -> Response:
+    data = metrics.report(request.app.state.services, sc)
+    context = {"data": data, "scope": sc, "problem": problem, "labels": THRESHOLD_LABELS}
+    return render(request, "alerts.html", who, context, status_code=status_code)
+
+
 @router.get("/alerts")
 def alerts(request: Request, who: StaffViewer) -> Response:
     sc, problem = _scope(request)
-    data = metrics.report(request.app.state.services, sc)
-    return render(
-        request,
-        "alerts.html",
-        who,
-        {
-            "data": data,
-            "scope": sc,
-            "problem": problem,
-            "can_edit": who.principal.role in (Role.ADMIN, Role.MANAGER),
-            "labels": THRESHOLD_LABELS,
-        },
-    )
+    return _alerts_page(request, who, sc, problem)
 
 
 THRESHOLD_LABELS = {
@@ -207,18 +222,5 @@ def save_thresholds(request: Request, form: StaffForm) -> Response:
     try:
         metrics.set_thresholds(svc, changes, actor=who.principal.name)
     except ValidationError as exc:
-        report = metrics.report(svc, metrics.scope(svc.clock.now()))
-        return render(
-            request,
-            "alerts.html",
-            who,
-            {
-                "data": report,
-                "scope": metrics.scope(svc.clock.now()),
-                "problem": exc.message,
-                "can_edit": True,
-                "labels": THRESHOLD_LABELS,
-            },
-            status_code=422,
-        )
+        return _alerts_page(request, who, metrics.scope(svc.clock.now()), exc.message, 422)
     return see_other("/alerts?saved=1")

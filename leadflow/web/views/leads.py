@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from leadflow.domain.model import LeadStatus
 from leadflow.errors import NotFound
-from leadflow.services import org, routing
+from leadflow.services import metrics, org, routing
 from leadflow.web.core import (
     ALL_ROLES,
     STAFF,
@@ -60,17 +60,15 @@ def my_leads(request: Request, who: Viewer) -> Response:
         before=f["before"],
         limit=PAGE,
     )
-    return render(
-        request,
-        "my_leads.html",
-        who,
-        {
-            "leads": page["items"],
-            "next": page["next"],
-            "statuses": STATUSES,
-            "filters": f,
-        },
-    )
+    counts = metrics.status_counts(request.app.state.services, rep_id)
+    context = {
+        "leads": page["items"],
+        "next": page["next"],
+        "statuses": STATUSES,
+        "filters": f,
+        "counts": counts,
+    }
+    return render(request, "my_leads.html", who, context)
 
 
 @router.get("/leads")
