@@ -132,22 +132,22 @@ def claim(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
             raise Conflict(refusal, field="mode")
         if not in_rep_view(queue, tier, lead.data):
             raise Conflict(unavailable(lead_id), field="lead")
-        loads = _checked_loads(svc, s, queue, rep, now)
+        loads, org = _checked_loads(svc, s, queue, rep, now)
         _check_diversity(s, queue, rep.id, lead.score)
         if not take(s, lead.id, queue.name, rep.id, now):
             raise Conflict(_taken_message(s, queue, lead_id), field="lead")
-        return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+        return _record_claim(s, lead, queue, rep, loads, org, now, principal.name)
 
 
 def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str, Any]:
     now = svc.clock.now()
     with svc.db.write() as s:
         queue, tier, rep = puller(s, queue_name, principal)
-        loads = _checked_loads(svc, s, queue, rep, now)
+        loads, org = _checked_loads(svc, s, queue, rep, now)
         if queue.policy.diversity is None and not _filtered(queue, tier):
             lead = _lock_next(s, queue)
             if lead is not None and take(s, lead.id, queue.name, rep.id, now):
-                return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+                return _record_claim(s, lead, queue, rep, loads, org, now, principal.name)
             raise Conflict(_empty(queue), field="queue")
         recent = _recent_for(s, queue, rep.id)
         offset, skipped_for_mix = 0, 0
@@ -163,7 +163,7 @@ def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str
                     continue
                 lead = lock_waiting(s, lead_id, queue.name, skip_locked=True)
                 if lead is not None and take(s, lead.id, queue.name, rep.id, now):
-                    return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+                    return _record_claim(s, lead, queue, rep, loads, org, now, principal.name)
             offset += len(batch)
         why = " that fits the diversity policy" if skipped_for_mix else ""
         raise Conflict(_empty(queue) + why, field="queue")
@@ -217,7 +217,7 @@ def _queue_of(s: Session, lead: LeadRow | None) -> str | None:
 
 def _checked_loads(
     svc: Services, s: Session, queue: Queue, rep: RepRow, now: datetime
-) -> dict[int, RepLoadRow]:
+) -> tuple[dict[int, RepLoadRow], Org]:
     """Lock the rep's load row (serialises one rep's claims) and apply rep-level limits."""
     loads = lock_loads(s, frozenset({rep.id}))
     org = current_org(svc, s, now)
@@ -229,7 +229,7 @@ def _checked_loads(
     refusal = hoarding_refusal(queue.policy, held_count(s, rep.id))
     if refusal:
         raise Conflict(refusal, field="hoarding_cap")
-    return loads
+    return loads, org
 
 
 def _recent_for(s: Session, queue: Queue, rep_id: int) -> list[float | None]:
@@ -257,12 +257,12 @@ def _taken_message(s: Session, queue: Queue, lead_id: int) -> str:
 
 
 def _record_claim(
-    svc: Services,
     s: Session,
     lead: LeadRow,
     queue: Queue,
     rep: RepRow,
     loads: dict[int, RepLoadRow],
+    org: Org,
     now: datetime,
     actor: str,
 ) -> dict[str, Any]:
@@ -291,7 +291,6 @@ def _record_claim(
         "claim_id": row.id,
         "lease_until": until.isoformat(),
     }
-    org = current_org(svc, s, now)
     apply_result(s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, "claim", actor)
     return {**lead_view(lead), "claim": claim_view(row)}
 
