@@ -25,8 +25,8 @@ from leadflow.domain.pull import (
     in_rep_view,
     pull_refusal,
 )
-from leadflow.domain.routing import UNASSIGNED_QUEUE, Outcome, RoutingResult
-from leadflow.errors import Conflict, Forbidden, NotFound, ValidationError
+from leadflow.domain.routing import Outcome, RoutingResult
+from leadflow.errors import Conflict, Forbidden, NotFound
 from leadflow.services.auth import Principal
 from leadflow.services.context import ORG_REVISION, Services, read_meta
 from leadflow.services.org import load_org
@@ -36,10 +36,9 @@ from leadflow.services.routing import (
     current_load,
     lead_view,
     lock_loads,
-    release_open,
 )
 from leadflow.store.models import LeadRow, RepLoadRow, RepRow
-from leadflow.store.pull_models import ClaimRow, PullTimerRow, QueueRow
+from leadflow.store.pull_models import ClaimRow, PullTimerRow
 
 HELD = "held"
 CANDIDATE_BATCH = 100
@@ -306,102 +305,3 @@ def claim_view(row: ClaimRow) -> dict[str, Any]:
         "lease_until": row.lease_until,
         "ended_at": row.ended_at,
     }
-
-
-# ---------------------------------------------------------------- returning a lead
-
-
-def return_to_queue(
-    svc: Services,
-    s: Session,
-    claim_row: ClaimRow,
-    now: datetime,
-    *,
-    state: str,
-    kind: str,
-    reason: str,
-    actor: str,
-) -> bool:
-    """End a held claim and put the lead back where it waited, with its original age.
-
-    Idempotent: a claim that is no longer held (contacted, released, expired) is left
-    alone and False is returned.
-    """
-    loads = lock_loads(s, frozenset({claim_row.rep_id}))
-    ended = s.execute(
-        update(ClaimRow)
-        .where(ClaimRow.id == claim_row.id, ClaimRow.state == HELD)
-        .values(state=state, ended_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if ended.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    s.execute(
-        update(PullTimerRow)
-        .where(PullTimerRow.claim_id == claim_row.id, PullTimerRow.done_at.is_(None))
-        .values(done_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    lead = s.get(LeadRow, claim_row.lead_id, with_for_update=True)
-    if lead is None or lead.owner_rep_id != claim_row.rep_id or lead.status != LeadStatus.ASSIGNED:
-        return True  # the lead moved on (reassigned by a manager): nothing to give back
-    target = claim_row.queue if s.get(QueueRow, claim_row.queue) else UNASSIGNED_QUEUE
-    release_open(s, claim_row.rep_id)
-    outcome = Outcome("queued", lead.rule or target, None, target, kind, None, reason)
-    trace = {"queue": target, "claim_id": claim_row.id, "returned_from_rep": claim_row.rep_id}
-    org = current_org(svc, s, now)
-    apply_result(s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, kind, actor)
-    return True
-
-
-def release(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
-    now = svc.clock.now()
-    with svc.db.write() as s:
-        row = s.scalar(select(ClaimRow).where(ClaimRow.lead_id == lead_id, ClaimRow.state == HELD))
-        mine = row is not None and row.rep_id == principal.rep_id
-        if row is None or not (mine or principal.is_staff):
-            if principal.is_staff and s.get(LeadRow, lead_id) is not None:
-                raise Conflict(f"lead {lead_id} has no live claim to release", field="lead")
-            raise NotFound(f"lead {lead_id} has no claim of yours to release")
-        reason = f"released by {principal.name}; back in queue {row.queue!r} with its original age"
-        return_to_queue(
-            svc, s, row, now, state="released", kind="release", reason=reason, actor=principal.name
-        )
-        lead = s.get(LeadRow, lead_id)
-        assert lead is not None
-        return lead_view(lead)
-
-
-# ---------------------------------------------------------------- managers
-
-
-def assign(svc: Services, lead_id: int, rep_id: int, principal: Principal) -> dict[str, Any]:
-    """A manager gives a queued lead (typically from a triage queue) to a rep."""
-    now = svc.clock.now()
-    with svc.db.write() as s:
-        rep = s.get(RepRow, rep_id)
-        if rep is None or not rep.active:
-            raise ValidationError(f"rep {rep_id} not found or inactive", field="rep_id")
-        loads = lock_loads(s, frozenset({rep_id}))
-        lead = s.get(LeadRow, lead_id)
-        if lead is None:
-            raise NotFound(f"lead {lead_id} not found")
-        queue = lead.queue
-        if (
-            lead.status != LeadStatus.QUEUED
-            or queue is None
-            or not take(s, lead_id, queue, rep_id, now)
-        ):
-            raise Conflict(
-                f"lead {lead_id} is not waiting in a queue (status {lead.status}); "
-                "only queued leads can be assigned by hand",
-                field="lead",
-            )
-        reason = f"assigned by hand from queue {queue!r} by {principal.name}"
-        outcome = Outcome("assigned", lead.rule or queue, rep_id, queue, "manual", None, reason)
-        org = current_org(svc, s, now)
-        trace = {"queue": queue, "assigned_by": principal.name}
-        apply_result(
-            s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, "assign", principal.name
-        )
-        return lead_view(lead)

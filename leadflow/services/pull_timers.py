@@ -23,7 +23,7 @@ from leadflow.domain.model import LeadStatus, Org
 from leadflow.domain.pull import Queue, Step, due_steps
 from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.domain.rulebook import Assign, Enqueue, Method, Rule, Rulebook
-from leadflow.services import claims
+from leadflow.services import claims, handback
 from leadflow.services.context import Services
 from leadflow.services.queues import claims_per_rep, to_domain
 from leadflow.services.routing import apply_result, route_with
@@ -95,7 +95,7 @@ def _expire_lease(svc: Services, s: Session, timer: PullTimerRow, now: datetime)
         f"lease of {mins} min ended with no contact logged; back in queue {row.queue!r} "
         "with its original age"
     )
-    claims.return_to_queue(
+    handback.return_to_queue(
         svc, s, row, now, state="expired", kind="return", reason=reason, actor="system"
     )
 
