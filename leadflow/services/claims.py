@@ -125,7 +125,11 @@ def claim(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
         queue_name = _queue_of(s, lead)
         if lead is None or queue_name is None:
             raise NotFound(f"lead {lead_id} not found")
-        queue, tier, rep = puller(s, queue_name, principal)
+        try:
+            queue, tier, rep = puller(s, queue_name, principal)
+        except Forbidden:
+            # Probing ids must not reveal which queue a lead waits in.
+            raise NotFound(f"lead {lead_id} not found") from None
         refusal = claim_by_id_refusal(queue)
         if refusal:
             raise Conflict(refusal, field="mode")
