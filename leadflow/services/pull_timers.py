@@ -20,7 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain.model import LeadStatus, Org
-from leadflow.domain.pull import Queue, Step, due_steps
+from leadflow.domain.pull import Queue, Step, describe, due_steps
 from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.domain.rulebook import Assign, Enqueue, Method, Rule, Rulebook
 from leadflow.services import claims, handback
@@ -90,9 +90,9 @@ def _expire_lease(svc: Services, s: Session, timer: PullTimerRow, now: datetime)
     row = s.get(ClaimRow, timer.claim_id) if timer.claim_id is not None else None
     if row is None or row.state != claims.HELD or row.lease_until > now:
         return
-    mins = int((row.lease_until - row.claimed_at).total_seconds() // 60)
+    span = describe(row.lease_until - row.claimed_at)
     reason = (
-        f"lease of {mins} min ended with no contact logged; back in queue {row.queue!r} "
+        f"lease of {span} ended with no contact logged; back in queue {row.queue!r} "
         "with its original age"
     )
     handback.return_to_queue(
@@ -119,7 +119,7 @@ def _run_step(svc: Services, s: Session, timer: PullTimerRow, now: datetime) -> 
 
 
 def _age(step: Step) -> str:
-    return f"unclaimed for {int(step.after.total_seconds() // 60)} min"
+    return f"unclaimed for {describe(step.after)}"
 
 
 def _escalate(s: Session, lead: LeadRow, queue: Queue, step: Step, org: Org, now: datetime) -> None:
