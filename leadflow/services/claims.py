@@ -270,6 +270,7 @@ def _record_claim(
     actor: str,
 ) -> dict[str, Any]:
     until = queue.lease_until(now)
+    held_before = held_count(s, rep.id)
     row = ClaimRow(
         lead_id=lead.id,
         rep_id=rep.id,
@@ -293,6 +294,10 @@ def _record_claim(
         "mode": str(queue.mode),
         "claim_id": row.id,
         "lease_until": until.isoformat(),
+        # What the claim was checked against, so the record explains why it was allowed.
+        "held_before": held_before,
+        "hoarding_cap": queue.policy.hoarding_cap,
+        "diversity": queue.policy.diversity is not None,
     }
     apply_result(s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, "claim", actor)
     return {**lead_view(lead), "claim": claim_view(row)}

@@ -31,6 +31,7 @@ class TestClaim:
         assert view["claim"]["claimed_at"] == pull.svc.clock.now()
         assert (view["claim"]["lease_until"] - view["claim"]["claimed_at"]).total_seconds() == 900
         last = routing.get_decisions(pull.svc, lead)[-1]
+        assert last["trace"]["held_before"] == 0 and last["trace"]["hoarding_cap"] == 10
         assert (last["kind"], last["outcome"], last["rep_id"], last["queue"]) == (
             "claim",
             "assigned",
