@@ -225,3 +225,9 @@ def next_day_start(now: datetime) -> datetime:
     """Midnight after `now` (UTC), when yesterday's claims can be counted."""
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return day + timedelta(days=1)
+
+
+def describe(span: timedelta) -> str:
+    """'30 min', or '36 s' for spans under a minute (short test and demo timers)."""
+    seconds = int(span.total_seconds())
+    return f"{seconds // 60} min" if seconds >= 60 else f"{seconds} s"

@@ -25,8 +25,8 @@ from leadflow.domain.pull import (
     in_rep_view,
     pull_refusal,
 )
-from leadflow.domain.routing import UNASSIGNED_QUEUE, Outcome, RoutingResult
-from leadflow.errors import Conflict, Forbidden, NotFound, ValidationError
+from leadflow.domain.routing import Outcome, RoutingResult
+from leadflow.errors import Conflict, Forbidden, NotFound
 from leadflow.services.auth import Principal
 from leadflow.services.context import ORG_REVISION, Services, read_meta
 from leadflow.services.org import load_org
@@ -36,10 +36,9 @@ from leadflow.services.routing import (
     current_load,
     lead_view,
     lock_loads,
-    release_open,
 )
 from leadflow.store.models import LeadRow, RepLoadRow, RepRow
-from leadflow.store.pull_models import ClaimRow, PullTimerRow, QueueRow
+from leadflow.store.pull_models import ClaimRow, PullTimerRow
 
 HELD = "held"
 CANDIDATE_BATCH = 100
@@ -126,28 +125,32 @@ def claim(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
         queue_name = _queue_of(s, lead)
         if lead is None or queue_name is None:
             raise NotFound(f"lead {lead_id} not found")
-        queue, tier, rep = puller(s, queue_name, principal)
+        try:
+            queue, tier, rep = puller(s, queue_name, principal)
+        except Forbidden:
+            # Probing ids must not reveal which queue a lead waits in.
+            raise NotFound(f"lead {lead_id} not found") from None
         refusal = claim_by_id_refusal(queue)
         if refusal:
             raise Conflict(refusal, field="mode")
         if not in_rep_view(queue, tier, lead.data):
             raise Conflict(unavailable(lead_id), field="lead")
-        loads = _checked_loads(svc, s, queue, rep, now)
+        loads, org = _checked_loads(svc, s, queue, rep, now)
         _check_diversity(s, queue, rep.id, lead.score)
         if not take(s, lead.id, queue.name, rep.id, now):
             raise Conflict(_taken_message(s, queue, lead_id), field="lead")
-        return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+        return _record_claim(s, lead, queue, rep, loads, org, now, principal.name)
 
 
 def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str, Any]:
     now = svc.clock.now()
     with svc.db.write() as s:
         queue, tier, rep = puller(s, queue_name, principal)
-        loads = _checked_loads(svc, s, queue, rep, now)
+        loads, org = _checked_loads(svc, s, queue, rep, now)
         if queue.policy.diversity is None and not _filtered(queue, tier):
             lead = _lock_next(s, queue)
             if lead is not None and take(s, lead.id, queue.name, rep.id, now):
-                return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+                return _record_claim(s, lead, queue, rep, loads, org, now, principal.name)
             raise Conflict(_empty(queue), field="queue")
         recent = _recent_for(s, queue, rep.id)
         offset, skipped_for_mix = 0, 0
@@ -163,7 +166,7 @@ def claim_next(svc: Services, queue_name: str, principal: Principal) -> dict[str
                     continue
                 lead = lock_waiting(s, lead_id, queue.name, skip_locked=True)
                 if lead is not None and take(s, lead.id, queue.name, rep.id, now):
-                    return _record_claim(svc, s, lead, queue, rep, loads, now, principal.name)
+                    return _record_claim(s, lead, queue, rep, loads, org, now, principal.name)
             offset += len(batch)
         why = " that fits the diversity policy" if skipped_for_mix else ""
         raise Conflict(_empty(queue) + why, field="queue")
@@ -217,7 +220,7 @@ def _queue_of(s: Session, lead: LeadRow | None) -> str | None:
 
 def _checked_loads(
     svc: Services, s: Session, queue: Queue, rep: RepRow, now: datetime
-) -> dict[int, RepLoadRow]:
+) -> tuple[dict[int, RepLoadRow], Org]:
     """Lock the rep's load row (serialises one rep's claims) and apply rep-level limits."""
     loads = lock_loads(s, frozenset({rep.id}))
     org = current_org(svc, s, now)
@@ -229,7 +232,7 @@ def _checked_loads(
     refusal = hoarding_refusal(queue.policy, held_count(s, rep.id))
     if refusal:
         raise Conflict(refusal, field="hoarding_cap")
-    return loads
+    return loads, org
 
 
 def _recent_for(s: Session, queue: Queue, rep_id: int) -> list[float | None]:
@@ -257,16 +260,17 @@ def _taken_message(s: Session, queue: Queue, lead_id: int) -> str:
 
 
 def _record_claim(
-    svc: Services,
     s: Session,
     lead: LeadRow,
     queue: Queue,
     rep: RepRow,
     loads: dict[int, RepLoadRow],
+    org: Org,
     now: datetime,
     actor: str,
 ) -> dict[str, Any]:
     until = queue.lease_until(now)
+    held_before = held_count(s, rep.id)
     row = ClaimRow(
         lead_id=lead.id,
         rep_id=rep.id,
@@ -290,8 +294,11 @@ def _record_claim(
         "mode": str(queue.mode),
         "claim_id": row.id,
         "lease_until": until.isoformat(),
+        # What the claim was checked against, so the record explains why it was allowed.
+        "held_before": held_before,
+        "hoarding_cap": queue.policy.hoarding_cap,
+        "diversity": queue.policy.diversity is not None,
     }
-    org = current_org(svc, s, now)
     apply_result(s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, "claim", actor)
     return {**lead_view(lead), "claim": claim_view(row)}
 
@@ -307,102 +314,3 @@ def claim_view(row: ClaimRow) -> dict[str, Any]:
         "lease_until": row.lease_until,
         "ended_at": row.ended_at,
     }
-
-
-# ---------------------------------------------------------------- returning a lead
-
-
-def return_to_queue(
-    svc: Services,
-    s: Session,
-    claim_row: ClaimRow,
-    now: datetime,
-    *,
-    state: str,
-    kind: str,
-    reason: str,
-    actor: str,
-) -> bool:
-    """End a held claim and put the lead back where it waited, with its original age.
-
-    Idempotent: a claim that is no longer held (contacted, released, expired) is left
-    alone and False is returned.
-    """
-    loads = lock_loads(s, frozenset({claim_row.rep_id}))
-    ended = s.execute(
-        update(ClaimRow)
-        .where(ClaimRow.id == claim_row.id, ClaimRow.state == HELD)
-        .values(state=state, ended_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if ended.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    s.execute(
-        update(PullTimerRow)
-        .where(PullTimerRow.claim_id == claim_row.id, PullTimerRow.done_at.is_(None))
-        .values(done_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    lead = s.get(LeadRow, claim_row.lead_id, with_for_update=True)
-    if lead is None or lead.owner_rep_id != claim_row.rep_id or lead.status != LeadStatus.ASSIGNED:
-        return True  # the lead moved on (reassigned by a manager): nothing to give back
-    target = claim_row.queue if s.get(QueueRow, claim_row.queue) else UNASSIGNED_QUEUE
-    release_open(s, claim_row.rep_id)
-    outcome = Outcome("queued", lead.rule or target, None, target, kind, None, reason)
-    trace = {"queue": target, "claim_id": claim_row.id, "returned_from_rep": claim_row.rep_id}
-    org = current_org(svc, s, now)
-    apply_result(s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, kind, actor)
-    return True
-
-
-def release(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
-    now = svc.clock.now()
-    with svc.db.write() as s:
-        row = s.scalar(select(ClaimRow).where(ClaimRow.lead_id == lead_id, ClaimRow.state == HELD))
-        mine = row is not None and row.rep_id == principal.rep_id
-        if row is None or not (mine or principal.is_staff):
-            if principal.is_staff and s.get(LeadRow, lead_id) is not None:
-                raise Conflict(f"lead {lead_id} has no live claim to release", field="lead")
-            raise NotFound(f"lead {lead_id} has no claim of yours to release")
-        reason = f"released by {principal.name}; back in queue {row.queue!r} with its original age"
-        return_to_queue(
-            svc, s, row, now, state="released", kind="release", reason=reason, actor=principal.name
-        )
-        lead = s.get(LeadRow, lead_id)
-        assert lead is not None
-        return lead_view(lead)
-
-
-# ---------------------------------------------------------------- managers
-
-
-def assign(svc: Services, lead_id: int, rep_id: int, principal: Principal) -> dict[str, Any]:
-    """A manager gives a queued lead (typically from a triage queue) to a rep."""
-    now = svc.clock.now()
-    with svc.db.write() as s:
-        rep = s.get(RepRow, rep_id)
-        if rep is None or not rep.active:
-            raise ValidationError(f"rep {rep_id} not found or inactive", field="rep_id")
-        loads = lock_loads(s, frozenset({rep_id}))
-        lead = s.get(LeadRow, lead_id)
-        if lead is None:
-            raise NotFound(f"lead {lead_id} not found")
-        queue = lead.queue
-        if (
-            lead.status != LeadStatus.QUEUED
-            or queue is None
-            or not take(s, lead_id, queue, rep_id, now)
-        ):
-            raise Conflict(
-                f"lead {lead_id} is not waiting in a queue (status {lead.status}); "
-                "only queued leads can be assigned by hand",
-                field="lead",
-            )
-        reason = f"assigned by hand from queue {queue!r} by {principal.name}"
-        outcome = Outcome("assigned", lead.rule or queue, rep_id, queue, "manual", None, reason)
-        org = current_org(svc, s, now)
-        trace = {"queue": queue, "assigned_by": principal.name}
-        apply_result(
-            s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, "assign", principal.name
-        )
-        return lead_view(lead)

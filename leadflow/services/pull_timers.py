@@ -16,18 +16,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain.model import LeadStatus, Org
-from leadflow.domain.pull import PULLING_TIERS, Queue, Step, due_steps
+from leadflow.domain.pull import Queue, Step, describe, due_steps
 from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.domain.rulebook import Assign, Enqueue, Method, Rule, Rulebook
-from leadflow.services import claims
+from leadflow.services import claims, handback
 from leadflow.services.context import Services
-from leadflow.services.queues import arm_daily_check, is_member, tier_of, to_domain
+from leadflow.services.queues import claims_per_rep, to_domain
 from leadflow.services.routing import apply_result, route_with
-from leadflow.store.models import DecisionRow, LeadRow, RepRow
+from leadflow.store.models import DecisionRow, LeadRow
 from leadflow.store.pull_models import ClaimRow, PullAlertRow, PullTimerRow, QueueRow
 
 log = logging.getLogger("leadflow.pull")
@@ -90,12 +90,12 @@ def _expire_lease(svc: Services, s: Session, timer: PullTimerRow, now: datetime)
     row = s.get(ClaimRow, timer.claim_id) if timer.claim_id is not None else None
     if row is None or row.state != claims.HELD or row.lease_until > now:
         return
-    mins = int((row.lease_until - row.claimed_at).total_seconds() // 60)
+    span = describe(row.lease_until - row.claimed_at)
     reason = (
-        f"lease of {mins} min ended with no contact logged; back in queue {row.queue!r} "
+        f"lease of {span} ended with no contact logged; back in queue {row.queue!r} "
         "with its original age"
     )
-    claims.return_to_queue(
+    handback.return_to_queue(
         svc, s, row, now, state="expired", kind="return", reason=reason, actor="system"
     )
 
@@ -119,7 +119,7 @@ def _run_step(svc: Services, s: Session, timer: PullTimerRow, now: datetime) -> 
 
 
 def _age(step: Step) -> str:
-    return f"unclaimed for {int(step.after.total_seconds() // 60)} min"
+    return f"unclaimed for {describe(step.after)}"
 
 
 def _escalate(s: Session, lead: LeadRow, queue: Queue, step: Step, org: Org, now: datetime) -> None:
@@ -205,28 +205,6 @@ def _daily_check(svc: Services, s: Session, timer: PullTimerRow, now: datetime) 
     s.add(PullTimerRow(kind="daily", queue=queue.name, due_at=day_end + timedelta(days=1)))
 
 
-def claims_per_rep(
-    s: Session, queue: Queue, start: datetime, end: datetime
-) -> list[tuple[int, str, int]]:
-    """(rep id, name, claims in [start, end)) for every rep who pulls from `queue`."""
-    counted = dict(
-        s.execute(
-            select(ClaimRow.rep_id, func.count())
-            .where(
-                ClaimRow.queue == queue.name,
-                ClaimRow.claimed_at >= start,
-                ClaimRow.claimed_at < end,
-            )
-            .group_by(ClaimRow.rep_id)
-        ).all()
-    )
-    out = []
-    for rep in s.scalars(select(RepRow).where(RepRow.active.is_(True)).order_by(RepRow.id)):
-        if is_member(queue, rep) and tier_of(s, rep.id) in PULLING_TIERS:
-            out.append((rep.id, rep.name, int(counted.get(rep.id, 0))))
-    return out
-
-
 def _alert(
     s: Session,
     kind: str,
@@ -259,4 +237,4 @@ HANDLERS: dict[str, Callable[[Services, Session, PullTimerRow, datetime], None]]
     "daily": _daily_check,
 }
 
-__all__ = ["after_decision", "arm_daily_check", "claims_per_rep", "run_due_timers"]
+__all__ = ["after_decision", "run_due_timers"]

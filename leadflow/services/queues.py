@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain.model import LeadStatus
-from leadflow.domain.pull import Diversity, Policy, Queue, Step, Tier, next_day_start
+from leadflow.domain.pull import PULLING_TIERS, Diversity, Policy, Queue, Step, Tier, next_day_start
 from leadflow.domain.routing import UNASSIGNED_QUEUE
 from leadflow.errors import Conflict, NotFound, RulebookError, ValidationError
 from leadflow.pull_schemas import QueueIn
@@ -19,7 +19,7 @@ from leadflow.rules.conditions import parse_condition
 from leadflow.services.context import RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.rulebooks import org_refs
 from leadflow.store.models import LeadRow, RepRow, RulebookRow, TeamRow
-from leadflow.store.pull_models import PullAlertRow, PullTimerRow, QueueRow, RepTierRow
+from leadflow.store.pull_models import ClaimRow, PullAlertRow, PullTimerRow, QueueRow, RepTierRow
 
 # ---------------------------------------------------------------- domain values
 
@@ -262,8 +262,6 @@ def load_section(
 
 
 def stats(svc: Services, name: str) -> dict[str, Any]:
-    from leadflow.services.pull_timers import claims_per_rep
-
     now = svc.clock.now()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     with svc.db.read() as s:
@@ -302,3 +300,25 @@ def list_alerts(svc: Services, limit: int) -> list[dict[str, Any]]:
             }
             for r in rows
         ]
+
+
+def claims_per_rep(
+    s: Session, queue: Queue, start: datetime, end: datetime
+) -> list[tuple[int, str, int]]:
+    """(rep id, name, claims in [start, end)) for every rep who pulls from `queue`."""
+    counted = dict(
+        s.execute(
+            select(ClaimRow.rep_id, func.count())
+            .where(
+                ClaimRow.queue == queue.name,
+                ClaimRow.claimed_at >= start,
+                ClaimRow.claimed_at < end,
+            )
+            .group_by(ClaimRow.rep_id)
+        ).all()
+    )
+    out = []
+    for rep in s.scalars(select(RepRow).where(RepRow.active.is_(True)).order_by(RepRow.id)):
+        if is_member(queue, rep) and tier_of(s, rep.id) in PULLING_TIERS:
+            out.append((rep.id, rep.name, int(counted.get(rep.id, 0))))
+    return out

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from leadflow.api.deps import AnyUser, Staff, SvcDep
 from leadflow.pull_schemas import ActivityIn, AssignIn
-from leadflow.services import activities, claims
+from leadflow.services import activities, claims, handback
 
 router = APIRouter(tags=["pull"])
 
@@ -22,13 +22,13 @@ def claim(lead_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
 @router.post("/leads/{lead_id}/release")
 def release(lead_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     """Give a claimed lead back to its queue, with its original age."""
-    return claims.release(svc, lead_id, principal)
+    return handback.release(svc, lead_id, principal)
 
 
 @router.post("/leads/{lead_id}/assign")
 def assign(lead_id: int, body: AssignIn, svc: SvcDep, principal: Staff) -> dict[str, Any]:
     """A manager assigns a queued lead (triage) to a rep."""
-    return claims.assign(svc, lead_id, body.rep_id, principal)
+    return handback.assign(svc, lead_id, body.rep_id, principal)
 
 
 @router.post("/leads/{lead_id}/activities", status_code=status.HTTP_201_CREATED)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +69,3 @@ def build_pull(svc: Services) -> Pull:
 @pytest.fixture
 def pull(svc: Services) -> Pull:
     return build_pull(svc)
-
-
-Factory = Callable[..., Pull]

@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -61,6 +62,24 @@ def _drain_in_process(url: str, reps: list[Principal]) -> list[int]:
         svc.db.dispose()
 
 
+def _race_in_process(url: str, lead: int, reps: list[Principal], start: Any, out: Any) -> None:
+    svc = Services(Database(url), FrozenClock())
+
+    def attempt(rep: Principal) -> str:
+        start.wait()
+        try:
+            claim(svc, lead, rep)
+            return "won"
+        except Conflict as exc:
+            return exc.message
+
+    try:
+        with ThreadPoolExecutor(len(reps)) as pool:
+            out.put(list(pool.map(attempt, reps)))
+    finally:
+        svc.db.dispose()
+
+
 def _assert_all_claimed_once(svc: Services, claimed: list[int]) -> None:
     assert len(claimed) == LEADS
     assert len(set(claimed)) == LEADS  # no lead claimed twice
@@ -108,3 +127,22 @@ class TestClaimRaces:
         assert outcomes == {"won": 1, f"lead {lead} is not available to claim": CLIENTS - 1}
         kinds = [d["kind"] for d in routing.get_decisions(svc, lead)]
         assert kinds == ["route", "claim"]
+
+    def test_32_clients_in_4_processes_race_for_one_lead(self, svc: Services) -> None:
+        reps = _setup(svc, 1, "pool")
+        lead = routing.list_leads(svc)["items"][0]["id"]
+        ctx = multiprocessing.get_context("spawn")
+        start, out = ctx.Barrier(CLIENTS), ctx.Queue()
+        procs = [
+            ctx.Process(target=_race_in_process, args=(svc.db.url, lead, reps[i::4], start, out))
+            for i in range(4)
+        ]
+        for p in procs:
+            p.start()
+        outcomes = Counter(o for _ in procs for o in out.get(timeout=120))
+        for p in procs:
+            p.join(30)
+        assert outcomes["won"] == 1
+        losers = [m for m in outcomes if m != "won"]
+        assert len(losers) >= 1 and all(f"lead {lead} was claimed by C" in m for m in losers)
+        assert sum(outcomes.values()) == CLIENTS

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from leadflow.errors import LeadflowError
 from leadflow.pull_schemas import ActivityIn
-from leadflow.services import activities, claims
+from leadflow.services import activities, claims, handback
 from leadflow.services.context import Services
 from leadflow.services.pull_timers import run_due_timers
 from leadflow.store.db import Database
@@ -49,7 +49,7 @@ def _apply(pull: Pull, ids: list[int], op: tuple[str, int, int]) -> None:
     actions: dict[str, Any] = {
         "claim": lambda: claims.claim(pull.svc, ids[b], pull.rep(a)),
         "next": lambda: claims.claim_next(pull.svc, "inbound", pull.rep(a)),
-        "release": lambda: claims.release(pull.svc, ids[b], pull.rep(a)),
+        "release": lambda: handback.release(pull.svc, ids[b], pull.rep(a)),
         "contact": lambda: activities.log_activity(
             pull.svc, ids[b], ActivityIn(type="called"), pull.rep(a)
         ),

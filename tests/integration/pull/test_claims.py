@@ -6,7 +6,7 @@ import pytest
 
 from leadflow.errors import Conflict, Forbidden, NotFound
 from leadflow.pull_schemas import ActivityIn
-from leadflow.services import activities, claims, routing
+from leadflow.services import activities, claims, handback, routing
 from leadflow.services.pull_timers import run_due_timers
 from leadflow.services.queue_listing import Filters, list_queue, my_claims
 from tests.integration.pull.conftest import Pull
@@ -31,6 +31,7 @@ class TestClaim:
         assert view["claim"]["claimed_at"] == pull.svc.clock.now()
         assert (view["claim"]["lease_until"] - view["claim"]["claimed_at"]).total_seconds() == 900
         last = routing.get_decisions(pull.svc, lead)[-1]
+        assert last["trace"]["held_before"] == 0 and last["trace"]["hoarding_cap"] == 10
         assert (last["kind"], last["outcome"], last["rep_id"], last["queue"]) == (
             "claim",
             "assigned",
@@ -144,8 +145,8 @@ class TestLease:
         [lead] = pull.leads(1)
         claims.claim(pull.svc, lead, pull.rep(0))
         with pytest.raises(NotFound, match="no claim of yours"):
-            claims.release(pull.svc, lead, pull.rep(1))
-        back = claims.release(pull.svc, lead, pull.rep(0))
+            handback.release(pull.svc, lead, pull.rep(1))
+        back = handback.release(pull.svc, lead, pull.rep(0))
         assert back["status"] == "queued"
         assert _kinds(pull, lead) == ["route", "claim", "release"]
         assert claims.claim(pull.svc, lead, pull.rep(1))["owner_rep_id"] == pull.reps[1]
@@ -159,7 +160,7 @@ class TestLease:
         claims.claim(pull.svc, lead, pull.rep(0))
         with pull.svc.db.read() as s:
             assert s.get(RepLoadRow, pull.reps[0]).open_count == 1  # type: ignore[union-attr]
-        claims.release(pull.svc, lead, pull.rep(0))
+        handback.release(pull.svc, lead, pull.rep(0))
         with pull.svc.db.read() as s:
             assert s.get(RepLoadRow, pull.reps[0]).open_count == 0  # type: ignore[union-attr]
 
@@ -178,9 +179,9 @@ class TestActivitiesAndAssign:
         pull.queue("managers", "triage")
         pull.route_to("managers")
         [lead] = pull.leads(1)
-        view = claims.assign(pull.svc, lead, pull.reps[2], pull.manager)
+        view = handback.assign(pull.svc, lead, pull.reps[2], pull.manager)
         assert view["owner_rep_id"] == pull.reps[2]
         last = routing.get_decisions(pull.svc, lead)[-1]
         assert (last["kind"], last["method"], last["actor"]) == ("assign", "manual", "Boss")
         with pytest.raises(Conflict, match="not waiting in a queue"):
-            claims.assign(pull.svc, lead, pull.reps[1], pull.manager)
+            handback.assign(pull.svc, lead, pull.reps[1], pull.manager)

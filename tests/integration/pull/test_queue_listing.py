@@ -116,6 +116,8 @@ class TestModes:
             list_queue(pull.svc, "managers", pull.rep(0), Filters())
         page = list_queue(pull.svc, "managers", pull.manager, Filters())
         assert page["view"] == "full" and page["count"] == 1
+        with pytest.raises(NotFound, match="not found"):  # not even which queue it is in
+            claims.claim(pull.svc, page["items"][0]["id"], pull.rep(0))
 
     def test_rep_outside_the_queue_team_is_refused(self, pull: Pull) -> None:
         pull.queue("inbound", "pool")
