@@ -131,6 +131,11 @@ def put_queue(svc: Services, name: str, data: QueueIn) -> tuple[dict[str, Any], 
         return _save(svc, s, data, row), row is None
 
 
+def save_in(svc: Services, s: Session, data: QueueIn) -> dict[str, Any]:
+    """Create a queue inside the caller's transaction (a rulebook naming a new queue)."""
+    return _save(svc, s, data, None)
+
+
 def _save(svc: Services, s: Session, data: QueueIn, row: QueueRow | None) -> dict[str, Any]:
     _check_refs(s, data)
     now = svc.clock.now()

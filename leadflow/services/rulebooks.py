@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain.routing import UNASSIGNED_QUEUE
-from leadflow.domain.rulebook import Rulebook
+from leadflow.domain.rulebook import Action, Enqueue, Offer, Rulebook
 from leadflow.errors import NotFound, RulebookError
 from leadflow.rules import OrgRefs, compile_rulebook, parse_document
 from leadflow.services import rotations
@@ -24,13 +24,49 @@ DEFAULT_RULEBOOK: dict[str, Any] = {
 
 
 def org_refs(s: Session) -> OrgRefs:
+    # Queues are not checked: a queue the rulebook names but nobody configured yet is
+    # created as a triage queue when the rulebook is saved (see `_create_missing_queues`).
     return OrgRefs(
         teams=frozenset(s.scalars(select(TeamRow.name))),
         rep_emails=frozenset(e.lower() for e in s.scalars(select(RepRow.email))),
         territories=frozenset(s.scalars(select(TerritoryRow.name))),
-        queues=frozenset(s.scalars(select(QueueRow.name))) | {UNASSIGNED_QUEUE},
+        queues=None,
         extra={"offers": True},
     )
+
+
+def queue_names(book: Rulebook) -> set[str]:
+    """Every queue a rulebook may send a lead to, offer fallbacks included."""
+    names: set[str] = set()
+
+    def walk(action: Action | None) -> None:
+        if isinstance(action, Enqueue):
+            names.add(action.queue)
+        elif isinstance(action, Offer):
+            walk(action.then)
+
+    for rule in book.rules:
+        walk(rule.action)
+    walk(book.fallback)
+    return names
+
+
+def missing_queues(s: Session, book: Rulebook) -> list[str]:
+    known = set(s.scalars(select(QueueRow.name))) | {UNASSIGNED_QUEUE}
+    return sorted(queue_names(book) - known)
+
+
+def _create_missing_queues(svc: Services, s: Session, book: Rulebook) -> list[str]:
+    """A lead must never wait where nobody can see it, and a typo must not open a pool to
+    every rep: a queue named only by the rulebook starts as `triage` (managers only). The
+    answer lists these queues so the admin can configure them (mode, reps, policies)."""
+    from leadflow.pull_schemas import QueueIn
+    from leadflow.services import queues  # imported here: queues imports this module
+
+    created = missing_queues(s, book)
+    for name in created:
+        queues.save_in(svc, s, QueueIn(name=name, mode="triage"))
+    return created
 
 
 def validate(svc: Services, text: str | bytes) -> tuple[dict[str, Any], Rulebook]:
@@ -52,9 +88,10 @@ def save(
         row = RulebookRow(document=doc, source=source, created_at=now, created_by=actor)
         s.add(row)
         s.flush()
+        created = _create_missing_queues(svc, s, book)
         if activate:
             _activate(s, row, book, now)
-        return version_view(row)
+        return {**version_view(row), "created_queues": created}
 
 
 def activate(svc: Services, version: int) -> dict[str, Any]:
@@ -63,8 +100,9 @@ def activate(svc: Services, version: int) -> dict[str, Any]:
         if row is None:
             raise NotFound(f"rulebook version {version} not found")
         book = compile_rulebook(row.document, org_refs(s))  # the org may have changed since
+        created = _create_missing_queues(svc, s, book)
         _activate(s, row, book, svc.clock.now())
-        return version_view(row)
+        return {**version_view(row), "created_queues": created}
 
 
 def _activate(s: Session, row: RulebookRow, book: Rulebook, now: Any) -> None:

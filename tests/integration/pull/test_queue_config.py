@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError as PydanticError
 
-from leadflow.errors import Conflict, RulebookError, ValidationError
+from leadflow.errors import Conflict, ValidationError
 from leadflow.pull_schemas import QueueIn
 from leadflow.services import loader, queues, rulebooks
 from leadflow.services.context import Services
@@ -72,13 +72,13 @@ class TestQueueConfig:
 
 
 class TestRulebookReferences:
-    def test_unknown_queue_is_refused(self, pull: Pull) -> None:
-        """A rulebook naming a queue that does not exist is refused, naming rule and field."""
-        with pytest.raises(RulebookError) as err:
-            rulebooks.save(pull.svc, "rules: []\nfallback:\n  queue: {name: nowhere}\n")
-        assert err.value.rule == "fallback"
-        assert err.value.field == "queue.name"
-        assert "unknown queue 'nowhere'" in err.value.message
+    def test_an_unconfigured_queue_is_created_as_triage(self, pull: Pull) -> None:
+        """A queue named only by the rulebook is created for managers only, and reported."""
+        saved = rulebooks.save(pull.svc, "rules: []\nfallback:\n  queue: {name: nowhere}\n")
+        assert saved["created_queues"] == ["nowhere"]
+        assert queues.get_queue(pull.svc, "nowhere")["mode"] == "triage"
+        again = rulebooks.save(pull.svc, "rules: []\nfallback:\n  queue: {name: nowhere}\n")
+        assert again["created_queues"] == []
 
     def test_known_and_builtin_queues_are_accepted(self, pull: Pull) -> None:
         pull.queue("inbound")
