@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from leadflow.api.deps import AnyUser, Staff, SvcDep
+from leadflow.api.deps import AnyUser, PathId, Staff, SvcDep
 from leadflow.errors import Forbidden, ValidationError
-from leadflow.schemas import LeadIn, Strict
+from leadflow.schemas import Id, LeadIn, Strict
 from leadflow.services import dedup, lifecycle, reassign, routing, sla
 from leadflow.services.auth import Principal
 
@@ -22,7 +22,7 @@ class StatusIn(Strict):
 
 
 class ReassignIn(Strict):
-    rep_id: int
+    rep_id: Id
     reason: str = Field(min_length=1, max_length=1000)
     force: bool = False
 
@@ -42,7 +42,9 @@ def _own_only(principal: Principal) -> int | None:
 
 
 @router.post("/leads/{lead_id}/status")
-def change_status(lead_id: int, body: StatusIn, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def change_status(
+    lead_id: PathId, body: StatusIn, svc: SvcDep, principal: AnyUser
+) -> dict[str, Any]:
     """Move the lead to `status` (contacted, qualified, won, lost, disqualified, recycled).
     Illegal transitions answer 409 with the reason; lost/disqualified/recycled need one."""
     return lifecycle.change_status(
@@ -51,7 +53,7 @@ def change_status(lead_id: int, body: StatusIn, svc: SvcDep, principal: AnyUser)
 
 
 @router.patch("/leads/{lead_id}")
-def patch_lead(lead_id: int, body: LeadPatch, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def patch_lead(lead_id: PathId, body: LeadPatch, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     """Change lead fields; re-routes when the rulebook's `lifecycle.reroute.on_change` asks."""
     if "external_id" in body.model_fields_set:
         raise ValidationError("external_id cannot be changed", field="external_id")
@@ -67,7 +69,9 @@ def patch_lead(lead_id: int, body: LeadPatch, svc: SvcDep, principal: AnyUser) -
 
 
 @router.post("/leads/{lead_id}/reassign")
-def reassign_lead(lead_id: int, body: ReassignIn, svc: SvcDep, principal: Staff) -> dict[str, Any]:
+def reassign_lead(
+    lead_id: PathId, body: ReassignIn, svc: SvcDep, principal: Staff
+) -> dict[str, Any]:
     """A manager hands the lead to a rep, with a reason (`force` past eligibility)."""
     return reassign.reassign_to(
         svc, lead_id, body.rep_id, body.reason, actor=principal.name, force=body.force
@@ -79,14 +83,14 @@ class RerouteIn(Strict):
 
 
 @router.post("/leads/{lead_id}/reroute")
-def reroute_lead(lead_id: int, body: RerouteIn, svc: SvcDep, principal: Staff) -> dict[str, Any]:
+def reroute_lead(lead_id: PathId, body: RerouteIn, svc: SvcDep, principal: Staff) -> dict[str, Any]:
     """Run the rulebook again for this lead (a recycled lead re-enters routing)."""
     return reassign.route_again(svc, lead_id, body.reason, actor=principal.name)
 
 
 @router.post("/reps/{rep_id}/redistribute")
 def redistribute(
-    rep_id: int, body: RedistributeIn, svc: SvcDep, principal: Staff
+    rep_id: PathId, body: RedistributeIn, svc: SvcDep, principal: Staff
 ) -> dict[str, Any]:
     """Send every open lead of this rep back through the rules (the rep excluded), as one
     batch; `dry_run` shows the exact outcome without changing anything."""
@@ -96,7 +100,7 @@ def redistribute(
 
 
 @router.get("/leads/{lead_id}/touches")
-def lead_touches(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
+def lead_touches(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
     """Later submissions merged into this lead by dedup."""
     _check_visible(svc, lead_id, principal)
     with svc.db.read() as s:
@@ -104,7 +108,7 @@ def lead_touches(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str
 
 
 @router.get("/leads/{lead_id}/sla")
-def lead_sla(lead_id: int, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
+def lead_sla(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> list[dict[str, Any]]:
     """The lead's SLA timers: pending, met, breached or cancelled."""
     _check_visible(svc, lead_id, principal)
     return sla.timers(svc, lead_id)

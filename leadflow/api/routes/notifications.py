@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadflow.api.deps import Admin, CurrentPrincipal, Staff, SvcDep
+from leadflow.api.deps import Admin, CurrentPrincipal, PathId, Staff, SvcDep
 from leadflow.api.streams import MAX_STREAMS_PER_REP, hub_for
 from leadflow.errors import Forbidden, ValidationError
 from leadflow.services import notifications, outbox
@@ -151,7 +151,7 @@ def list_endpoints(svc: SvcDep, _: Admin) -> list[dict[str, Any]]:
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204)
-def delete_endpoint(endpoint_id: int, svc: SvcDep, _: Admin) -> Response:
+def delete_endpoint(endpoint_id: PathId, svc: SvcDep, _: Admin) -> Response:
     notifications.delete_endpoint(svc, endpoint_id)
     return Response(status_code=204)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadflow.api.deps import CurrentPrincipal, Staff, SvcDep
+from leadflow.api.deps import CurrentPrincipal, PathId, Staff, SvcDep
 from leadflow.api.routes.notifications import rep_of
 from leadflow.services import offer_views, offers
 
@@ -30,23 +30,23 @@ def my_offers(
 
 
 @router.get("/offers/{offer_id}")
-def get_offer(offer_id: int, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def get_offer(offer_id: PathId, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
     return offer_views.get_offer(svc, offer_id, rep_of(principal))
 
 
 @router.post("/offers/{offer_id}/accept")
-def accept(offer_id: int, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
+def accept(offer_id: PathId, svc: SvcDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """First accept wins; any later one answers 409 `already taken`."""
     return offers.accept(svc, offer_id, rep_of(principal))
 
 
 @router.post("/offers/{offer_id}/decline")
 def decline(
-    offer_id: int, svc: SvcDep, principal: CurrentPrincipal, body: DeclineIn | None = None
+    offer_id: PathId, svc: SvcDep, principal: CurrentPrincipal, body: DeclineIn | None = None
 ) -> dict[str, Any]:
     return offers.decline(svc, offer_id, rep_of(principal), body.reason if body else "")
 
 
 @router.get("/leads/{lead_id}/offers")
-def lead_offers(lead_id: int, svc: SvcDep, _: Staff) -> list[dict[str, Any]]:
+def lead_offers(lead_id: PathId, svc: SvcDep, _: Staff) -> list[dict[str, Any]]:
     return offer_views.campaigns_of(svc, lead_id)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from leadflow.api.deps import Admin, AnyUser, Staff, SvcDep
+from leadflow.api.deps import Admin, AnyUser, PathId, Staff, SvcDep
 from leadflow.api.routes.reps import _self_or_staff
 from leadflow.pull_schemas import QueueIn, TierIn
 from leadflow.services import claims, queue_listing, queues
@@ -68,7 +68,7 @@ def list_queue_leads(
 
 
 @router.get("/queues/{name}/leads/{lead_id}")
-def lead_details(name: str, lead_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def lead_details(name: str, lead_id: PathId, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     """One queued lead's details before claim (counts against the skip limit)."""
     return queue_listing.lead_details(svc, name, lead_id, principal)
 
@@ -102,11 +102,11 @@ def alerts(
 
 
 @router.put("/reps/{rep_id}/tier")
-def set_tier(rep_id: int, body: TierIn, svc: SvcDep, _: Staff) -> dict[str, Any]:
+def set_tier(rep_id: PathId, body: TierIn, svc: SvcDep, _: Staff) -> dict[str, Any]:
     return queues.set_tier(svc, rep_id, body.tier)
 
 
 @router.get("/reps/{rep_id}/tier")
-def get_tier(rep_id: int, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
+def get_tier(rep_id: PathId, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
     _self_or_staff(principal, rep_id)
     return queues.get_tier(svc, rep_id)
