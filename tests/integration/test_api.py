@@ -315,16 +315,16 @@ class TestLeadsApi:
         assert api.post("/api/v1/leads", json=FR_LEAD).json()["owner_rep_id"] == ids[1]
 
 
-class TestWebHome:
-    def test_home_page_lists_leads_for_staff(self, api: TestClient, svc: Services) -> None:
+class TestWebLeadsPage:
+    def test_leads_page_lists_leads_for_staff(self, api: TestClient, svc: Services) -> None:
         french_team(svc, 1)
         lead = api.post("/api/v1/leads", json=FR_LEAD).json()
         api.cookies.set("leadflow_session", "test-admin-token")
-        page = api.get("/", headers={"Authorization": ""})
+        page = api.get("/leads", headers={"Authorization": ""})
         assert page.status_code == 200
         assert f'data-lead="{lead["id"]}"' in page.text
 
-    def test_intake_token_cannot_read_leads_through_the_home_page(
+    def test_intake_token_cannot_read_leads_through_the_leads_page(
         self, api: TestClient, svc: Services
     ) -> None:
         """A web-form token signed in on the UI sees no lead (it has no rep to filter by)."""
@@ -332,6 +332,6 @@ class TestWebHome:
         api.post("/api/v1/leads", json=FR_LEAD)
         token = bearer(svc, Role.INTAKE)["Authorization"].removeprefix("Bearer ")
         api.cookies.set("leadflow_session", token)
-        page = api.get("/", headers={"Authorization": ""})
+        page = api.get("/leads", headers={"Authorization": ""})
         assert page.status_code == 403
         assert "data-lead=" not in page.text
