@@ -8,7 +8,7 @@ stand-in until the offers feature's own state machine is plugged in here:
 - cascade / rotating: reps in rotation order (the production round robin over the
   offer's pool), one at a time; each sees the offer only if at work, answers after
   their offer response time, and accepts with their acceptance probability if the
-  answer comes before `timeout_seconds`; otherwise the next rep is asked.
+  answer comes before the offer's timeout; otherwise the next rep is asked.
 - broadcast: the first `size` reps (all if no size) at once; the earliest acceptance
   within the timeout wins.
 - nobody accepts: the lead goes to the `then:` queue if the rule gives one, else to the
@@ -24,7 +24,7 @@ from typing import Protocol
 
 from leadflow.domain.model import Rep
 from leadflow.domain.routing import UNASSIGNED_QUEUE
-from leadflow.domain.rulebook import Offer
+from leadflow.domain.rulebook import Enqueue, Offer
 from leadflow.domain.strategies import RotationState, round_robin
 from leadflow.sim.behaviour import RepBehaviour, offer_answer
 
@@ -81,10 +81,10 @@ class SimpleOfferModel:
         working: RepAnswers,
         rng: random.Random,
     ) -> OfferResult:
-        timeout = float(action.params.get("timeout_seconds", 120))
+        timeout = float(action.timeout_seconds)
         order = rotation_order(eligible, state)
         if action.mode == "broadcast":
-            size = action.params.get("size")
+            size = action.size
             asked = order[: int(size)] if size else order
             best: tuple[float, Rep] | None = None
             for rep in asked:
@@ -106,10 +106,10 @@ class SimpleOfferModel:
 
     @staticmethod
     def _nobody(action: Offer, at: float, asked: int) -> OfferResult:
-        then = action.params.get("then") or {}
-        queue = then.get("queue")
-        name = queue.get("name") if isinstance(queue, dict) else queue
-        return OfferResult(None, at, asked, {}, str(name or UNASSIGNED_QUEUE))
+        # The `then` action: a queue holds the lead; anything else (an assignment, another
+        # offer) is beyond this stand-in, which then parks the lead in `unassigned`.
+        name = action.then.queue if isinstance(action.then, Enqueue) else UNASSIGNED_QUEUE
+        return OfferResult(None, at, asked, {}, name)
 
 
 def _served(rep: Rep, state: RotationState) -> dict[str, int]:

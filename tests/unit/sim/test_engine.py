@@ -54,7 +54,7 @@ PUSH_ALL = yaml.safe_dump(
 OFFER = yaml.safe_dump(
     {
         "rules": [],
-        "fallback": {"offer": {"team": "sales", "mode": "cascade", "timeout_seconds": 300}},
+        "fallback": {"offer": {"team": "sales", "mode": "cascade", "timeout": "5m"}},
     }
 )
 
