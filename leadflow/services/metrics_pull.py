@@ -125,7 +125,5 @@ def claim_rate_shortfalls(
     return {
         "days": sum(1 for d in days if d + timedelta(days=1) <= now),
         "queues": queues,
-        "short_reps": sorted(
-            {r["name"] for q in queues for r in q["reps"] if r["short_days"]}
-        ),
+        "short_reps": sorted({r["name"] for q in queues for r in q["reps"] if r["short_days"]}),
     }
