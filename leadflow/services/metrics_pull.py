@@ -6,7 +6,8 @@ claim-rate shortfalls, for a period and optionally a team (same scope as metrics
 - Claim rates: for every queue with `min_claims_per_day`, each UTC day of the period
   (up to now) and every rep who pulls from it (same membership and tiers as the daily
   check), the claims made that day; a day below the minimum is a short day and the
-  shortfall is what was missing.
+  shortfall is what was missing. Only whole days count, from the day after the queue
+  was created to yesterday.
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def claim_rate_shortfalls(
             continue
         reps: dict[int, dict[str, Any]] = {}
         for day in days:
-            # Today counts up to now: a rep short at 10:00 is not short yet, so it is left out.
-            if day + timedelta(days=1) > now:
+            # Only whole days of the queue's life: today is not over (a rep short at 10:00
+            # is not short yet), and the day it was created started without it.
+            if day + timedelta(days=1) > now or day < row.created_at:
                 continue
             for rid, name, n in claims_per_rep(s, queue, day, day + timedelta(days=1)):
                 if members is not None and rid not in members:

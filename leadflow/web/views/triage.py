@@ -12,7 +12,16 @@ from leadflow.domain.pull import Mode
 from leadflow.errors import LeadflowError, ValidationError
 from leadflow.services import claims, org, queue_listing, queues
 from leadflow.services.queue_listing import Filters
-from leadflow.web.core import STAFF, NavItem, StaffForm, StaffViewer, field, render, see_other
+from leadflow.web.core import (
+    STAFF,
+    NavItem,
+    StaffForm,
+    StaffViewer,
+    field,
+    render,
+    see_other,
+    templates,
+)
 
 router = APIRouter()
 NAV = [NavItem("Triage", "/triage", STAFF, order=17)]
@@ -55,3 +64,13 @@ def assign(lead_id: int, request: Request, form: StaffForm) -> Response:
     except LeadflowError as exc:
         return _page(request, who, exc.message, exc.status_code)
     return see_other("/triage?ok=assigned")
+
+
+def _pull_charts(data: dict[str, Any]) -> Any:
+    from leadflow.web.pull_charts import pull_charts
+
+    return pull_charts(data)
+
+
+# The dashboard's SLA and claim-rate slots draw their charts through this global.
+templates.env.globals["pull_charts"] = _pull_charts
