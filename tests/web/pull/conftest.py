@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -97,7 +98,8 @@ def pull_sqlite(tmp_path: Path) -> Iterator[PullWorld]:
     """Over a temporary SQLite file (the browser tests)."""
     db = Database(f"sqlite:///{tmp_path / 'leadflow.db'}")
     db.upgrade()
-    svc = Services(db, FrozenClock())
+    # The pages count down against the browser's real clock: start the frozen one at now.
+    svc = Services(db, FrozenClock(datetime.now(UTC)))
     alice, bob, pool, blind, triage = build(svc)
     try:
         with running(create_app(Settings(database_url=db.url), svc)) as url:
