@@ -41,6 +41,16 @@ FULL_COLUMNS = (
     "score",
     "value",
 )
+COLUMN_LABELS = {
+    "company.name": "Company",
+    "company.industry": "Industry",
+    "company.size": "Size",
+    "company.country": "Country",
+    "source": "Source",
+    "score": "Score",
+    "value": "Value",
+    "email": "E-mail",
+}
 SORT_LABELS = {"": "queue order", "age": "oldest first", "-age": "newest first",
                "score": "lowest score", "-score": "highest score"}  # fmt: skip
 DONE = {
@@ -145,6 +155,7 @@ def _queue_context(request: Request, principal: Principal, name: str) -> dict[st
         "rows": rows,
         "filters": filters,
         "sorts": SORT_LABELS,
+        "labels": COLUMN_LABELS,
         "problem": problem,
         "held": len(held),
         "by_id": principal.rep_id is not None and claim_by_id_refusal_for(mode) is None,
