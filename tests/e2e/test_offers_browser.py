@@ -44,8 +44,9 @@ def test_offer_appears_live_with_countdown_and_accept_assigns(
         try:
             page = browser.new_page()
             page.goto(f"{base}/login")
+            page.click("details.token-login summary")
             page.fill("input[name=token]", token)
-            page.click("button[type=submit]")
+            page.click("form[action='/login/token'] button[type=submit]")
             page.wait_for_selector("#offers .offer-note:has-text('No offers right now.')")
             clock.at = datetime.now(UTC)
             lead = new_lead(svc)

@@ -6,6 +6,8 @@
   const list = box.querySelector("ul");
   const note = box.querySelector(".offer-note");
   const offers = new Map();
+  // The session cookie alone is not enough to change anything: send the page's token.
+  const csrf = (document.querySelector("meta[name=csrf-token]") || {}).content || "";
 
   const el = (tag, cls, text) => {
     const e = document.createElement(tag);
@@ -45,7 +47,7 @@
   async function answer(offer, verb) {
     const res = await fetch("/api/v1/offers/" + offer.id + "/" + verb, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: "{}" });
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
     const body = await res.json().catch(() => ({}));
     offers.delete(offer.id);
     note.textContent = res.ok
