@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadflow.schemas import LeadIn
-from leadflow.services import routing, sla
-from tests.web.conftest import form_csrf
+from leadflow.schemas import LeadIn, RepIn
+from leadflow.services import org, routing, sla, users
+from leadflow.services.auth import Role
+from tests.web.conftest import PASSWORD, form_csrf
 from tests.web.pull.conftest import BLIND_COMPANY, POOL_COMPANIES, PullWorld
 
 
@@ -144,3 +145,29 @@ class TestTriage:
         )
         assert res.status_code == 403
         assert routing.get_lead(pull.svc, pull.triage)["status"] == "queued"
+
+
+class TestWhoMayPull:
+    def test_a_rep_outside_the_queue_team_is_refused(self, pull: PullWorld) -> None:
+        carl = org.create_rep(pull.svc, RepIn(name="Carl", email="carl@x.example"))["id"]
+        users.create_user(
+            pull.svc, email="carl@x.example", password=PASSWORD, role=Role.REP, rep_id=carl
+        )
+        c = pull.sign_in("carl@x.example")
+        overview = c.get("/queues").text
+        assert "you are not among the reps of queue" in overview
+        assert 'href="/queues/inbound"' not in overview
+        page = c.get("/queues/inbound")
+        assert page.status_code == 403 and POOL_COMPANIES[0] not in page.text
+        res = _post(c, "/queues/inbound/claim", "/queues", lead_id=str(pull.pool[0]))
+        assert res.status_code == 403
+        assert routing.get_lead(pull.svc, pull.pool[0])["status"] == "queued"
+
+    def test_a_rep_may_not_release_another_reps_claim(self, pull: PullWorld) -> None:
+        bob = pull.sign_in("bob@x.example")
+        _post(bob, "/queues/inbound/claim", "/queues/inbound", lead_id=str(pull.pool[0]))
+        alice = pull.sign_in("alice@x.example")
+        res = _post(alice, f"/my/leads/{pull.pool[0]}/release", "/my/leads")
+        assert res.status_code == 404
+        lead = routing.get_lead(pull.svc, pull.pool[0])
+        assert (lead["status"], lead["owner_rep_id"]) == ("assigned", pull.bob)
