@@ -27,7 +27,7 @@ def pull_charts(data: dict[str, Any]) -> dict[str, Markup]:
         charts.Bar(
             f"{r['name']} ({q['queue']})",
             r["shortfall"],
-            f"{r['short_days']}/{r['days']} days short · {r['claims_per_day']:.1f}/day",
+            f"{r['shortfall']} missing · {r['short_days']}/{r['days']} days short",
             "warn" if r["shortfall"] else "",
         )
         for q in data["claim_rates"]["queues"]
