@@ -113,6 +113,7 @@ class TierIn(Strict):
 
 class AssignIn(Strict):
     rep_id: int = Field(ge=1)
+    reason: str = Field(default="", max_length=1000)
 
 
 class ActivityIn(Strict):

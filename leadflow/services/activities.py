@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from leadflow.domain.model import OPEN_STATUSES, LeadStatus
 from leadflow.errors import NotFound
 from leadflow.pull_schemas import ActivityIn
+from leadflow.services import sla
 from leadflow.services.auth import Principal
 from leadflow.services.claims import HELD
 from leadflow.services.context import Services
+from leadflow.services.decisions import record
 from leadflow.services.routing import lock_loads, release_open
 from leadflow.store.models import LeadRow
 from leadflow.store.pull_models import ActivityRow, ClaimRow, FirstContactRow, PullTimerRow
@@ -59,8 +61,10 @@ def log_activity(
         )
         s.add(row)
         first = _first_contact(s, lead, principal.rep_id, now)
+        before = lead.status
         _advance(s, lead, STATUS_AFTER[data.type], now)
         s.flush()
+        _record(s, lead, row, before, now)
         return {**activity_view(row), "lead_status": lead.status, "first_contact": first}
 
 
@@ -88,6 +92,17 @@ def _first_contact(s: Session, lead: LeadRow, rep_id: int | None, now: Any) -> d
         stamp = FirstContactRow(lead_id=lead.id, rep_id=rep_id, contacted_at=now, seconds=seconds)
         s.add(stamp)
     return {"at": stamp.contacted_at, "seconds_after_arrival": stamp.seconds}
+
+
+def _record(s: Session, lead: LeadRow, row: ActivityRow, before: str, now: Any) -> None:
+    """The activity is a decision of the lead (its timeline, the first-contact metrics),
+    and a status it moved meets or cancels the SLA timer like any status change."""
+    moved = f" ({before} → {lead.status})" if lead.status != before else ""
+    trace = {"activity_id": row.id, "type": row.type, "from": before, "to": lead.status}
+    record(s, lead, "activity", f"{row.type} logged by {row.actor}{moved}", now,
+           actor=row.actor, trace=trace)  # fmt: skip
+    if lead.status != before:
+        sla.on_status_change(s, lead, before, now)
 
 
 def _advance(s: Session, lead: LeadRow, target: LeadStatus, now: Any) -> None:

@@ -89,8 +89,11 @@ def release(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]
 # ---------------------------------------------------------------- managers
 
 
-def assign(svc: Services, lead_id: int, rep_id: int, principal: Principal) -> dict[str, Any]:
-    """A manager gives a queued lead (typically from a triage queue) to a rep."""
+def assign(
+    svc: Services, lead_id: int, rep_id: int, principal: Principal, reason: str = ""
+) -> dict[str, Any]:
+    """A manager gives a queued lead (typically from a triage queue) to a rep; the
+    reason, when given, is part of the decision (the trace says why by hand)."""
     now = svc.clock.now()
     with svc.db.write() as s:
         rep = s.get(RepRow, rep_id)
@@ -111,10 +114,12 @@ def assign(svc: Services, lead_id: int, rep_id: int, principal: Principal) -> di
                 "only queued leads can be assigned by hand",
                 field="lead",
             )
-        reason = f"assigned by hand from queue {queue!r} by {principal.name}"
-        outcome = Outcome("assigned", lead.rule or queue, rep_id, queue, "manual", None, reason)
+        why = f"assigned by hand from queue {queue!r} by {principal.name}"
+        if reason.strip():
+            why += f": {reason.strip()}"
+        outcome = Outcome("assigned", lead.rule or queue, rep_id, queue, "manual", None, why)
         org = current_org(svc, s, now)
-        trace = {"queue": queue, "assigned_by": principal.name}
+        trace = {"queue": queue, "assigned_by": principal.name, "reason": reason.strip()}
         apply_result(
             s, lead, RoutingResult(outcome, trace), org, loads, {}, now, 0, "assign", principal.name
         )

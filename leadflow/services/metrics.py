@@ -42,6 +42,7 @@ from leadflow.domain.metrics import (
 from leadflow.domain.model import OPEN_STATUSES, LeadStatus
 from leadflow.domain.routing import FALLBACK, UNASSIGNED_QUEUE
 from leadflow.errors import ValidationError
+from leadflow.services import metrics_pull
 from leadflow.services.context import Services
 from leadflow.store.models import DecisionRow, LeadRow, RepRow
 from leadflow.store.web_models import AppSettingRow
@@ -402,8 +403,10 @@ def report(svc: Services, sc: Scope) -> dict[str, Any]:
         facts = _load_facts(s, sc)
         queues = _queues(s, now)
         limits = _thresholds(s)
-    if sc.team:
-        members = {r.id for r in reps}
+        members = {r.id for r in reps} if sc.team else None
+        sla = metrics_pull.sla_breaches(s, sc.since, sc.until, members)
+        claim_rates = metrics_pull.claim_rate_shortfalls(s, sc.since, sc.until, now, members)
+    if members is not None:
         facts = [f for f in facts if f.owner_rep_id in members]
     latency = _latency(facts, now)
     routing = _routing(facts)
@@ -422,6 +425,8 @@ def report(svc: Services, sc: Scope) -> dict[str, Any]:
         "routing": routing,
         "queues": queues,
         "claims": _claims(facts, reps),
+        "sla": sla,
+        "claim_rates": claim_rates,
         "alerts": [asdict(a) for a in alerting.evaluate(observed, limits)],
         "thresholds": limits.as_dict(),
     }

@@ -256,3 +256,17 @@ def timers(svc: Services, lead_id: int) -> list[dict[str, Any]]:
              "state": t.state, "resolved_at": t.resolved_at}
             for t in rows
         ]  # fmt: skip
+
+
+def pending_due(svc: Services, lead_ids: list[int]) -> dict[int, datetime]:
+    """When each of these leads' pending first-contact timer falls due (the countdowns
+    of "my leads"); leads without a pending timer are absent."""
+    if not lead_ids:
+        return {}
+    with svc.db.read() as s:
+        rows = s.execute(
+            select(SlaTimerRow.lead_id, SlaTimerRow.due_at).where(
+                SlaTimerRow.lead_id.in_(lead_ids[:1000]), SlaTimerRow.state == PENDING
+            )
+        )
+        return {lead_id: due for lead_id, due in rows}

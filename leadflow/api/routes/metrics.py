@@ -26,7 +26,8 @@ def _scope(
 
 
 ScopeDep = Annotated[metrics.Scope, Depends(_scope)]
-SECTIONS = ("distribution", "latency", "conversion", "routing", "queues", "claims", "alerts")
+SECTIONS = ("distribution", "latency", "conversion", "routing", "queues", "claims", "sla",
+            "claim_rates", "alerts")
 
 
 @router.get("")

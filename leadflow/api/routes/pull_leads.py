@@ -28,7 +28,7 @@ def release(lead_id: PathId, svc: SvcDep, principal: AnyUser) -> dict[str, Any]:
 @router.post("/leads/{lead_id}/assign")
 def assign(lead_id: PathId, body: AssignIn, svc: SvcDep, principal: Staff) -> dict[str, Any]:
     """A manager assigns a queued lead (triage) to a rep."""
-    return handback.assign(svc, lead_id, body.rep_id, principal)
+    return handback.assign(svc, lead_id, body.rep_id, principal, body.reason)
 
 
 @router.post("/leads/{lead_id}/activities", status_code=status.HTTP_201_CREATED)

@@ -6,6 +6,8 @@
   const list = box.querySelector("ul");
   const note = box.querySelector(".offer-note");
   const offers = new Map();
+  // The session cookie alone is not enough to change anything: send the page's token.
+  const csrf = (document.querySelector("meta[name=csrf-token]") || {}).content || "";
 
   const el = (tag, cls, text) => {
     const e = document.createElement(tag);
@@ -42,16 +44,10 @@
     if (!items.length && !note.textContent) note.textContent = "No offers right now.";
   }
 
-  // Changes made with the session cookie must carry the page's CSRF token.
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
   async function answer(offer, verb) {
     const res = await fetch("/api/v1/offers/" + offer.id + "/" + verb, {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() }, body: "{}" });
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
     const body = await res.json().catch(() => ({}));
     offers.delete(offer.id);
     note.textContent = res.ok
