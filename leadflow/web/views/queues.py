@@ -148,6 +148,8 @@ def _queue_context(request: Request, principal: Principal, name: str) -> dict[st
     ]
     held = queue_listing.my_claims(svc, principal.rep_id) if principal.rep_id else []
     mode = Mode(config["mode"])
+    # Staff look at every queue in full (to supervise); pulling is for reps.
+    can_pull = principal.rep_id is not None and not principal.is_staff
     return {
         "queue": config,
         "listing": listing,
@@ -158,8 +160,8 @@ def _queue_context(request: Request, principal: Principal, name: str) -> dict[st
         "labels": COLUMN_LABELS,
         "problem": problem,
         "held": len(held),
-        "by_id": principal.rep_id is not None and claim_by_id_refusal_for(mode) is None,
-        "can_pull": principal.rep_id is not None and not principal.is_staff,
+        "by_id": can_pull and claim_by_id_refusal_for(mode) is None,
+        "can_pull": can_pull,
         "filterable": view != "age_only",
         "can_filter": {
             "score": view == "full" or "score" in columns,

@@ -3,9 +3,7 @@ uvicorn server on 127.0.0.1 over a temporary SQLite database."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +12,9 @@ from leadflow.schemas import LeadIn
 from leadflow.services import routing, sla
 from tests.web.conftest import PASSWORD
 from tests.web.pull.conftest import BLIND_COMPANY, POOL_COMPANIES, PullWorld
-from tests.web.test_browser import CHROMIUM, _require_browser
+from tests.web.test_browser import CHROMIUM, _require_browser, shot
 
 pytestmark = pytest.mark.browser
-SHOTS = os.environ.get("LEADFLOW_SCREENSHOTS")  # a folder: also save the pages there
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +39,6 @@ def sign_in(page: Any, world: PullWorld, email: str) -> None:
     page.fill("#password", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
     page.wait_for_selector("nav.nav")
-
-
-def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 def test_rep_claims_from_a_pool_with_a_filter_and_sees_it_in_my_leads(

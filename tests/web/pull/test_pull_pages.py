@@ -171,3 +171,9 @@ class TestWhoMayPull:
         assert res.status_code == 404
         lead = routing.get_lead(pull.svc, pull.pool[0])
         assert (lead["status"], lead["owner_rep_id"]) == ("assigned", pull.bob)
+
+    def test_staff_supervise_a_blind_queue_without_claiming(self, pull: PullWorld) -> None:
+        """Managers see every queue in full (to supervise) but pull nothing."""
+        html = pull.sign_in("manager@x.example").get("/queues/vault").text
+        assert BLIND_COMPANY in html
+        assert 'button type="submit" class="claim"' not in html and "claim-next" not in html
