@@ -16,6 +16,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain import sla as rules
+from leadflow.domain.lifecycle import CONTACT_STATUSES
 from leadflow.domain.model import LeadStatus, Org, RepStatus
 from leadflow.rules.lifecycle import SlaPolicySpec, SlaSpec, policy_condition
 from leadflow.services import lifecycle_config
@@ -25,7 +26,6 @@ from leadflow.services.org import load_org
 from leadflow.store.lifecycle_models import NotificationRow, RepSlaRow, SlaTimerRow
 from leadflow.store.models import DecisionRow, LeadRow, RepRow
 
-CONTACT_STATUSES = frozenset({LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON})
 PENDING, MET, BREACHED, CANCELLED = "pending", "met", "breached", "cancelled"
 
 

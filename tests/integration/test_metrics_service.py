@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from leadflow.errors import ValidationError
+from leadflow.pull_schemas import QueueIn
 from leadflow.schemas import LeadIn, RepIn, TeamIn
-from leadflow.services import metrics, org, routing, rulebooks
+from leadflow.services import metrics, org, queues, routing, rulebooks
 from leadflow.services.context import Services
 from leadflow.store.models import DecisionRow, LeadRow
 from leadflow.testing import FrozenClock
@@ -34,6 +35,7 @@ def _org(svc: Services) -> list[int]:
         for n in ("Alice", "Bob", "Chloe")
     ]
     org.create_rep(svc, RepIn(name="Zed", email="zed@x.example", teams=["other"]))
+    queues.create_queue(svc, QueueIn(name="de-pool", mode="pool"))  # rulebooks name real queues
     rulebooks.save(svc, RULEBOOK)
     return ids
 
