@@ -119,6 +119,9 @@ def lock_waiting(s: Session, lead_id: int, queue: str, *, skip_locked: bool) -> 
 
 
 def claim(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
+    if principal.rep_id is None:
+        # Before any lookup: a staff token gets the same 403 for every id, like claim-next.
+        raise Forbidden("pulling leads needs a rep's token (this token belongs to no rep)")
     now = svc.clock.now()
     with svc.db.write() as s:
         lead = s.get(LeadRow, lead_id)
