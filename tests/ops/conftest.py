@@ -29,12 +29,14 @@ rules:
   - name: france
     when: {company.country: {in: [FR]}}
     assign: {team: france, method: round_robin}
-  - name: blind
-    when: {company.country: {in: [DE]}}
-    queue: {name: blind}
 fallback:
   queue: unassigned
 """
+#: The world's rulebook also holds German leads in a blind queue both reps pull from.
+WORLD_RULEBOOK = RULEBOOK.replace("fallback:", """  - name: blind
+    when: {company.country: {in: [DE]}}
+    queue: {name: blind}
+fallback:""")
 
 
 @dataclass
@@ -59,7 +61,7 @@ def build_world(svc: Services) -> World:
     rep_b = org.create_rep(svc, RepIn(name="Bruno Beta", email="bruno@corp.example",
                                       teams=["france"]))
     queues.create_queue(svc, QueueIn(name="blind", mode="blind", team="france"))
-    rulebooks.save(svc, RULEBOOK)
+    rulebooks.save(svc, WORLD_RULEBOOK)
     first, _ = routing.intake(svc, LeadIn(email="p1@prospect-one.example",
                                           company={"country": "FR"}))
     second, _ = routing.intake(svc, LeadIn(email="p2@prospect-two.example",
