@@ -85,20 +85,33 @@ def _check_outcome(lead: LeadRow, target: LeadStatus, note: str) -> None:
 
 
 def on_status_change(s: Session, lead: LeadRow, before: str, now: datetime) -> None:
-    """A first contact made through the status API ends the lease too (lifecycle listener)."""
+    """Lifecycle listener: a first contact made through the status API ends the lease too;
+    closing a lead straight from `assigned` ends it as well (nobody works a closed lead)."""
     if lead.status in sla.CONTACT_STATUSES and before not in sla.CONTACT_STATUSES:
         first_contact(s, lead, lead.owner_rep_id, now)
+    elif lifecycle.is_closed(lead.status):
+        _end_leases(s, lead.id, "closed", now)
 
 
-def first_contact(
-    s: Session, lead: LeadRow, rep_id: int | None, now: datetime
-) -> dict[str, Any]:
+def first_contact(s: Session, lead: LeadRow, rep_id: int | None, now: datetime) -> dict[str, Any]:
     """End a live lease (the lead is being worked) and stamp the first contact once."""
+    _end_leases(s, lead.id, "contacted", now)
+    stamp = s.get(FirstContactRow, lead.id)
+    if stamp is None:
+        seconds = int((now - lead.created_at).total_seconds())
+        stamp = FirstContactRow(lead_id=lead.id, rep_id=rep_id, contacted_at=now, seconds=seconds)
+        s.add(stamp)
+        s.flush()  # a listener in the same transaction must find it, not stamp again
+    return {"at": stamp.contacted_at, "seconds_after_arrival": stamp.seconds}
+
+
+def _end_leases(s: Session, lead_id: int, state: str, now: datetime) -> None:
+    """End the lead's held claim and retire its lease timer."""
     ended = (
         s.execute(
             update(ClaimRow)
-            .where(ClaimRow.lead_id == lead.id, ClaimRow.state == HELD)
-            .values(state="contacted", ended_at=now)
+            .where(ClaimRow.lead_id == lead_id, ClaimRow.state == HELD)
+            .values(state=state, ended_at=now)
             .returning(ClaimRow.id)
         )
         .scalars()
@@ -110,13 +123,6 @@ def first_contact(
             .where(PullTimerRow.claim_id.in_(ended), PullTimerRow.done_at.is_(None))
             .values(done_at=now)
         )
-    stamp = s.get(FirstContactRow, lead.id)
-    if stamp is None:
-        seconds = int((now - lead.created_at).total_seconds())
-        stamp = FirstContactRow(lead_id=lead.id, rep_id=rep_id, contacted_at=now, seconds=seconds)
-        s.add(stamp)
-        s.flush()  # a listener in the same transaction must find it, not stamp again
-    return {"at": stamp.contacted_at, "seconds_after_arrival": stamp.seconds}
 
 
 def activity_view(row: ActivityRow) -> dict[str, Any]:

@@ -9,6 +9,7 @@ misses N in a row is set to "away" so rotations stop feeding them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from leadflow.rules.lifecycle import SlaPolicySpec, SlaSpec, policy_condition
 from leadflow.services import lifecycle_config
 from leadflow.services.context import ORG_REVISION, Services, bump, read_meta
 from leadflow.services.decisions import record
+from leadflow.services.invariants import Violation
 from leadflow.services.org import load_org
 from leadflow.services.outbox import INAPP
 from leadflow.store.lifecycle_models import RepSlaRow, SlaTimerRow
@@ -278,3 +280,29 @@ def timers(svc: Services, lead_id: int) -> list[dict[str, Any]]:
              "state": t.state, "resolved_at": t.resolved_at}
             for t in rows
         ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- `leadflow check`
+
+
+def check_invariants(s: Session, now: datetime) -> Iterator[Violation]:
+    """Lifecycle: a closed lead is out of play — no queue, no live claim, no SLA timer."""
+    from leadflow.domain.lifecycle import CLOSED
+    from leadflow.store.pull_models import ClaimRow
+
+    closed = sorted(CLOSED)
+    held = select(ClaimRow.id).where(ClaimRow.lead_id == LeadRow.id, ClaimRow.state == "held")
+    open_q = select(LeadRow.id, LeadRow.status, LeadRow.queue).where(
+        LeadRow.status.in_(closed), (LeadRow.queue.is_not(None)) | held.exists()
+    )
+    for lead_id, status, queue in s.execute(open_q.order_by(LeadRow.id)):
+        where = f"still in queue {queue!r}" if queue else "still held by a claim"
+        yield Violation("closed lead counted open", f"lead {lead_id}", f"{status} but {where}")
+    timers = (
+        select(SlaTimerRow.id, SlaTimerRow.lead_id, LeadRow.status)
+        .join(LeadRow, LeadRow.id == SlaTimerRow.lead_id)
+        .where(SlaTimerRow.state == PENDING, LeadRow.status.in_(closed))
+    )
+    for timer_id, lead_id, status in s.execute(timers.order_by(SlaTimerRow.id)):
+        yield Violation("sla timer on closed lead", f"sla_timers {timer_id}",
+                        f"pending for lead {lead_id}, which is {status}")  # fmt: skip

@@ -145,3 +145,13 @@ class TestMetricsReadTheRealDecisions:
         lifecycle.patch_lead(pull.svc, lead, {"source": "edited"})  # outcome `contacted`
         data = metrics.report(pull.svc, metrics.scope(pull.svc.clock.now()))
         assert data["latency"]["first_contact"]["available"] is False
+
+
+class TestClosingEndsTheLease:
+    def test_lost_straight_from_assigned_ends_the_lease(self, pull: Pull) -> None:
+        from leadflow.services.invariants import check_database
+
+        lead = _claimed(pull)
+        lifecycle.change_status(pull.svc, lead, "lost", "no budget", rep_id=pull.reps[0])
+        assert _claim_state(pull, lead) == "closed"
+        assert check_database(pull.svc).ok  # no lease on a closed lead, no pending SLA
