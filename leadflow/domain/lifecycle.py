@@ -21,6 +21,8 @@ ROUTED = frozenset({S.ASSIGNED, S.QUEUED, S.OFFERED})
 CLOSED = frozenset({S.WON, S.LOST, S.DISQUALIFIED, S.RECYCLED, S.REJECTED})
 FINAL = frozenset({S.WON})
 NEEDS_REASON = frozenset({S.LOST, S.DISQUALIFIED, S.RECYCLED})
+CONTACT_STATUSES = frozenset({S.CONTACTED, S.QUALIFIED, S.WON})
+"""Reaching one of these (a `status` decision) is the first contact: SLA, pull, metrics."""
 SET_BY_ROUTING = ROUTED
 """Statuses only the router sets (intake, reassign, claim, offer); people cannot."""
 

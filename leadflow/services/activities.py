@@ -1,46 +1,44 @@
 """Activities on a lead. The first contact ends the claim lease (the rep is working the
-lead) and stamps time-to-first-contact; outcomes move the lead's status forward."""
+lead), stamps time-to-first-contact and meets the SLA; outcomes move the lead through
+the lifecycle state machine (services/lifecycle.py), so each change is a `status`
+decision and an illegal move is refused with the machine's reason."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from leadflow.domain.model import OPEN_STATUSES, LeadStatus
-from leadflow.errors import NotFound
+from leadflow.domain import lifecycle
+from leadflow.domain.model import LeadStatus
+from leadflow.errors import Conflict, NotFound, ValidationError
 from leadflow.pull_schemas import ActivityIn
 from leadflow.services import sla
 from leadflow.services.auth import Principal
 from leadflow.services.claims import HELD
 from leadflow.services.context import Services
-from leadflow.services.decisions import record
-from leadflow.services.routing import lock_loads, release_open
+from leadflow.services.lifecycle import transition
+from leadflow.services.routing import lock_loads
 from leadflow.store.models import LeadRow
 from leadflow.store.pull_models import ActivityRow, ClaimRow, FirstContactRow, PullTimerRow
 
-STATUS_AFTER = {
-    "called": LeadStatus.CONTACTED,
-    "emailed": LeadStatus.CONTACTED,
-    "meeting": LeadStatus.CONTACTED,
+CONTACT_TYPES = frozenset({"called", "emailed", "meeting"})
+"""Activities that are a contact and nothing more: they never close or qualify a lead."""
+OUTCOMES = {
     "qualified": LeadStatus.QUALIFIED,
     "won": LeadStatus.WON,
     "lost": LeadStatus.LOST,
-    "disqualified": LeadStatus.REJECTED,
+    "disqualified": LeadStatus.DISQUALIFIED,
 }
-PROGRESS = [
-    LeadStatus.ASSIGNED,
-    LeadStatus.CONTACTED,
-    LeadStatus.QUALIFIED,
-    LeadStatus.WON,
-]
-CLOSED = frozenset({LeadStatus.WON, LeadStatus.LOST, LeadStatus.REJECTED})
 
 
 def log_activity(
     svc: Services, lead_id: int, data: ActivityIn, principal: Principal
 ) -> dict[str, Any]:
+    """Store the activity; a first contact ends the lease and meets the SLA, an outcome
+    moves the lead through the lifecycle state machine (each change is a decision)."""
     now = svc.clock.now()
     with svc.db.write() as s:
         peek = s.get(LeadRow, lead_id)
@@ -51,6 +49,8 @@ def log_activity(
             lock_loads(s, frozenset({owner}))  # same lock order as claims: load, then lead
         lead = s.get(LeadRow, lead_id, with_for_update=True, populate_existing=True)
         assert lead is not None
+        if data.type in OUTCOMES:
+            _check_outcome(lead, OUTCOMES[data.type], data.note or "")
         row = ActivityRow(
             lead_id=lead_id,
             rep_id=principal.rep_id,
@@ -60,21 +60,58 @@ def log_activity(
             created_at=now,
         )
         s.add(row)
-        first = _first_contact(s, lead, principal.rep_id, now)
-        before = lead.status
-        _advance(s, lead, STATUS_AFTER[data.type], now)
+        first = first_contact(s, lead, principal.rep_id, now)
+        # Any activity is a contact: an assigned lead becomes `contacted` (SLA met).
+        sla.record_first_contact(s, lead, now, actor=principal.name)
+        target = OUTCOMES.get(data.type)
+        if target is not None and lead.status != target:
+            transition(s, lead, target, data.note or "", now, actor=principal.name)
         s.flush()
-        _record(s, lead, row, before, now)
         return {**activity_view(row), "lead_status": lead.status, "first_contact": first}
 
 
-def _first_contact(s: Session, lead: LeadRow, rep_id: int | None, now: Any) -> dict[str, Any]:
+def _check_outcome(lead: LeadRow, target: LeadStatus, note: str) -> None:
+    """Refuse an outcome the state machine refuses, before anything is stored, naming
+    the activity's own fields (`note` carries the reason, `type` the outcome)."""
+    if lead.status == target:
+        return  # logging the same outcome twice changes nothing
+    current = lead.status
+    if current == LeadStatus.ASSIGNED:
+        current = LeadStatus.CONTACTED  # the activity itself is the first contact
+    verdict = lifecycle.check(current, target, note)
+    if not verdict.allowed:
+        error = ValidationError if verdict.bad_input else Conflict
+        raise error(verdict.reason, field="note" if verdict.field == "reason" else "type")
+
+
+def on_status_change(s: Session, lead: LeadRow, before: str, now: datetime) -> None:
+    """Lifecycle listener: a first contact made through the status API ends the lease too;
+    closing a lead straight from `assigned` ends it as well (nobody works a closed lead)."""
+    if lead.status in sla.CONTACT_STATUSES and before not in sla.CONTACT_STATUSES:
+        first_contact(s, lead, lead.owner_rep_id, now)
+    elif lifecycle.is_closed(lead.status):
+        _end_leases(s, lead.id, "closed", now)
+
+
+def first_contact(s: Session, lead: LeadRow, rep_id: int | None, now: datetime) -> dict[str, Any]:
     """End a live lease (the lead is being worked) and stamp the first contact once."""
+    _end_leases(s, lead.id, "contacted", now)
+    stamp = s.get(FirstContactRow, lead.id)
+    if stamp is None:
+        seconds = int((now - lead.created_at).total_seconds())
+        stamp = FirstContactRow(lead_id=lead.id, rep_id=rep_id, contacted_at=now, seconds=seconds)
+        s.add(stamp)
+        s.flush()  # a listener in the same transaction must find it, not stamp again
+    return {"at": stamp.contacted_at, "seconds_after_arrival": stamp.seconds}
+
+
+def _end_leases(s: Session, lead_id: int, state: str, now: datetime) -> None:
+    """End the lead's held claim and retire its lease timer."""
     ended = (
         s.execute(
             update(ClaimRow)
-            .where(ClaimRow.lead_id == lead.id, ClaimRow.state == HELD)
-            .values(state="contacted", ended_at=now)
+            .where(ClaimRow.lead_id == lead_id, ClaimRow.state == HELD)
+            .values(state=state, ended_at=now)
             .returning(ClaimRow.id)
         )
         .scalars()
@@ -86,35 +123,6 @@ def _first_contact(s: Session, lead: LeadRow, rep_id: int | None, now: Any) -> d
             .where(PullTimerRow.claim_id.in_(ended), PullTimerRow.done_at.is_(None))
             .values(done_at=now)
         )
-    stamp = s.get(FirstContactRow, lead.id)
-    if stamp is None:
-        seconds = int((now - lead.created_at).total_seconds())
-        stamp = FirstContactRow(lead_id=lead.id, rep_id=rep_id, contacted_at=now, seconds=seconds)
-        s.add(stamp)
-    return {"at": stamp.contacted_at, "seconds_after_arrival": stamp.seconds}
-
-
-def _record(s: Session, lead: LeadRow, row: ActivityRow, before: str, now: Any) -> None:
-    """The activity is a decision of the lead (its timeline, the first-contact metrics),
-    and a status it moved meets or cancels the SLA timer like any status change."""
-    moved = f" ({before} → {lead.status})" if lead.status != before else ""
-    trace = {"activity_id": row.id, "type": row.type, "from": before, "to": lead.status}
-    record(s, lead, "activity", f"{row.type} logged by {row.actor}{moved}", now,
-           actor=row.actor, trace=trace)  # fmt: skip
-    if lead.status != before:
-        sla.on_status_change(s, lead, before, now)
-
-
-def _advance(s: Session, lead: LeadRow, target: LeadStatus, now: Any) -> None:
-    current = LeadStatus(lead.status)
-    if current in CLOSED or current not in OPEN_STATUSES:
-        return  # closed leads keep their outcome; queued/offered ones are not being worked
-    if target not in CLOSED and PROGRESS.index(target) <= PROGRESS.index(current):
-        return
-    lead.status = target
-    lead.updated_at = now
-    if target in CLOSED and lead.owner_rep_id is not None:
-        release_open(s, lead.owner_rep_id)
 
 
 def activity_view(row: ActivityRow) -> dict[str, Any]:

@@ -7,6 +7,7 @@ the rep's load row first, then the lead. Every change is a decision (routing.app
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain.eligibility import Requirements, skip_reason
-from leadflow.domain.model import LeadStatus, Org
+from leadflow.domain.model import OPEN_STATUSES, LeadStatus, Org
 from leadflow.domain.pull import (
     Mode,
     Queue,
@@ -29,6 +30,7 @@ from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.errors import Conflict, Forbidden, NotFound
 from leadflow.services.auth import Principal
 from leadflow.services.context import ORG_REVISION, Services, read_meta
+from leadflow.services.invariants import Violation
 from leadflow.services.org import load_org
 from leadflow.services.queues import is_member, load_queue, tier_of
 from leadflow.services.routing import (
@@ -119,6 +121,9 @@ def lock_waiting(s: Session, lead_id: int, queue: str, *, skip_locked: bool) -> 
 
 
 def claim(svc: Services, lead_id: int, principal: Principal) -> dict[str, Any]:
+    if principal.rep_id is None:
+        # Before any lookup: a staff token gets the same 403 for every id, like claim-next.
+        raise Forbidden("pulling leads needs a rep's token (this token belongs to no rep)")
     now = svc.clock.now()
     with svc.db.write() as s:
         lead = s.get(LeadRow, lead_id)
@@ -314,3 +319,26 @@ def claim_view(row: ClaimRow) -> dict[str, Any]:
         "lease_until": row.lease_until,
         "ended_at": row.ended_at,
     }
+
+
+# ---------------------------------------------------------------- `leadflow check`
+
+
+def check_invariants(s: Session, now: datetime) -> Iterator[Violation]:
+    """Pull: every held lease is the owner's (one lease per lead, held by its owner)."""
+    held = select(ClaimRow.id, ClaimRow.lead_id, ClaimRow.rep_id, LeadRow.owner_rep_id,
+                  LeadRow.status).join(LeadRow, LeadRow.id == ClaimRow.lead_id).where(
+                      ClaimRow.state == HELD).order_by(ClaimRow.lead_id, ClaimRow.id)  # fmt: skip
+    leases: dict[int, list[int]] = {}
+    for claim_id, lead_id, rep_id, owner, status in s.execute(held):
+        leases.setdefault(lead_id, []).append(claim_id)
+        # (A manager may hand a claimed lead to someone else: the lease then ends with its
+        # timer. A lease on a lead nobody owns, or that is closed, is never right.)
+        if owner is None or status not in OPEN_STATUSES:
+            yield Violation("lease without owner", f"claims {claim_id}",
+                            f"held by rep {rep_id} but lead {lead_id} is {status}, owned by "
+                            f"{'nobody' if owner is None else f'rep {owner}'}")  # fmt: skip
+    for lead_id, ids in leases.items():
+        if len(ids) > 1:
+            yield Violation("lead in two leases", f"lead {lead_id}",
+                            f"held claims {', '.join(map(str, ids))}")  # fmt: skip

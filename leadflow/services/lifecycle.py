@@ -74,10 +74,11 @@ def transition(
 
 
 def _status_listeners() -> list[Any]:
-    # SLA timers listen for first contact and closing; imported lazily (no import cycle).
-    from leadflow.services import sla
+    # SLA timers listen for first contact and closing, pull leases for first contact;
+    # imported lazily (no import cycle).
+    from leadflow.services import activities, sla
 
-    return [sla.on_status_change]
+    return [sla.on_status_change, activities.on_status_change]
 
 
 # ---------------------------------------------------------------- field changes

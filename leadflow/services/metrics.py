@@ -8,12 +8,14 @@ What counts as what (documented in docs/web.md):
   row (a rep with no leads is part of the fairness maths);
 - assignment latency = assigned_at - created_at; for push routing both happen in the
   intake transaction, so the routing decision's own duration is used instead;
-- a first contact is the earliest decision whose outcome is `contacted` (or whose kind
-  is `contact`/`activity`); without such decisions the contact metrics say
+- a first contact is the earliest `status` decision reaching `contacted`, `qualified` or
+  `won` — what the lifecycle writes for the status API and for logged activities (the
+  same test the SLA timers use); without such decisions the contact metrics say
   `available: false`;
 - a routing error is a lead the rules did not place: fallback triggered, the
   `unassigned` queue, or rejected (the article's "erreurs et déclencheurs de repli");
-- claims are decisions of kind `claim`; the pool is every lead queued in the period.
+- claims are decisions of kind `claim` (what a pull claim writes, with the claimer as
+  `rep_id`); the pool is every lead queued in the period.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain import alerts as alerting
+from leadflow.domain.lifecycle import CONTACT_STATUSES
 from leadflow.domain.metrics import (
     Spread,
     cherry_picking_index,
@@ -58,7 +61,7 @@ MAX_SPAN = timedelta(days=366)
 MAX_LEADS = 200_000
 """A bigger period is refused rather than silently truncated."""
 SCORE_EDGES = (0, 20, 40, 60, 80, 100)
-CONTACT_KINDS = frozenset({"contact", "activity"})
+CLAIM_KIND = "claim"
 THRESHOLDS_KEY = "alert_thresholds"
 
 
@@ -210,9 +213,9 @@ def _attach_decisions(s: Session, facts: dict[int, LeadFact], sc: Scope) -> None
         if kind == "route" and fact.route_outcome is None:
             fact.route_rule, fact.route_method = rule, method
             fact.route_outcome, fact.route_queue, fact.route_us = outcome, queue, us
-        elif kind == "claim" and rep_id is not None:
+        elif kind == CLAIM_KIND and rep_id is not None:
             fact.claims.append(rep_id)
-        if fact.first_contact_at is None and (outcome == "contacted" or kind in CONTACT_KINDS):
+        elif kind == "status" and fact.first_contact_at is None and outcome in CONTACT_STATUSES:
             fact.first_contact_at = at
 
 

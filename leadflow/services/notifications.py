@@ -21,7 +21,18 @@ from leadflow.services.outbox import INAPP, enqueue
 from leadflow.store.models import RepRow
 from leadflow.store.outbox_models import NotificationPrefRow, WebhookEndpointRow
 
-REP_EVENTS = ("offer.made", "offer.withdrawn", "offer.expired", "lead.assigned")
+REP_EVENTS = (
+    "offer.made",
+    "offer.withdrawn",
+    "offer.expired",
+    "lead.assigned",
+    "lead.returned",
+    "sla.breached",
+    "sla.escalated",
+    "rep.set_away",
+    "pull.alert",
+    "alert.raised",
+)
 """Events a rep can be told about (in-app by default)."""
 
 OUTBOUND_EVENTS = (
@@ -30,10 +41,15 @@ OUTBOUND_EVENTS = (
     "lead.queued",
     "lead.claimed",
     "lead.released",
+    "lead.returned",
     "offer.made",
     "offer.accepted",
     "offer.expired",
     "sla.breached",
+    "sla.escalated",
+    "rep.set_away",
+    "pull.alert",
+    "alert.raised",
 )
 """Events sent to configured endpoints (webhooks, Slack)."""
 

@@ -15,6 +15,7 @@ whole write transactions. The accept itself is one conditional UPDATE
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -39,6 +40,7 @@ from leadflow.domain.rulebook import Action, Enqueue, Offer, OfferMode
 from leadflow.errors import Conflict, NotFound
 from leadflow.services.context import ORG_REVISION, Services, read_meta
 from leadflow.services.events import lead_summary
+from leadflow.services.invariants import Violation
 from leadflow.services.notifications import (
     is_hot,
     notify_rep,
@@ -459,3 +461,19 @@ def _expire(svc: Services, s: Session, c: OfferCampaignRow, now: datetime) -> in
         publish(s, "offer.expired", payload, now)
     _advance(svc, s, c, now)
     return len(offers)
+
+
+# ---------------------------------------------------------------- `leadflow check`
+
+
+def check_invariants(s: Session, now: datetime) -> Iterator[Violation]:
+    """Offers: a lead in `offered` always has an open campaign moving it on (else it
+    would wait for ever: no rep is asked, no timer falls due)."""
+    stuck = select(LeadRow.id).where(
+        LeadRow.status == LeadStatus.OFFERED,
+        ~select(OfferCampaignRow.id)
+        .where(OfferCampaignRow.lead_id == LeadRow.id, OfferCampaignRow.status == "open")
+        .exists(),
+    )
+    for lead_id in s.scalars(stuck.order_by(LeadRow.id)):
+        yield Violation("offer stuck", f"lead {lead_id}", "offered, but no open offer campaign")

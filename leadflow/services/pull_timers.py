@@ -25,6 +25,7 @@ from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.domain.rulebook import Assign, Enqueue, Method, Rule, Rulebook
 from leadflow.services import claims, handback
 from leadflow.services.context import Services
+from leadflow.services.notifications import notify_rep, publish
 from leadflow.services.queues import claims_per_rep, to_domain
 from leadflow.services.routing import apply_result, route_with
 from leadflow.store.models import DecisionRow, LeadRow
@@ -229,7 +230,15 @@ def _alert(
         )
     )
     log.info("pull alert %s: %s", kind, message)
+    # Out through the outbox too: webhooks, and the rep concerned in-app (min claims).
+    data = {"kind": kind, "queue": queue, "rep_id": rep_id, "lead_id": lead_id,
+            "message": message, "key": key}  # fmt: skip
+    publish(s, PULL_ALERT, data, now)
+    if rep_id is not None and kind == "min_claims":
+        notify_rep(s, rep_id, PULL_ALERT, data, now, hot=False)
 
+
+PULL_ALERT = "pull.alert"
 
 HANDLERS: dict[str, Callable[[Services, Session, PullTimerRow, datetime], None]] = {
     "lease": _expire_lease,

@@ -9,6 +9,7 @@ misses N in a row is set to "away" so rotations stop feeding them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -16,17 +17,23 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from leadflow.domain import sla as rules
+from leadflow.domain.lifecycle import CONTACT_STATUSES
 from leadflow.domain.model import LeadStatus, Org, RepStatus
 from leadflow.rules.lifecycle import SlaPolicySpec, SlaSpec, policy_condition
 from leadflow.services import lifecycle_config
 from leadflow.services.context import ORG_REVISION, Services, bump, read_meta
 from leadflow.services.decisions import record
+from leadflow.services.invariants import Violation
 from leadflow.services.org import load_org
-from leadflow.store.lifecycle_models import NotificationRow, RepSlaRow, SlaTimerRow
+from leadflow.services.outbox import INAPP
+from leadflow.store.lifecycle_models import RepSlaRow, SlaTimerRow
 from leadflow.store.models import DecisionRow, LeadRow, RepRow
+from leadflow.store.outbox_models import OutboxRow
 
-CONTACT_STATUSES = frozenset({LeadStatus.CONTACTED, LeadStatus.QUALIFIED, LeadStatus.WON})
 PENDING, MET, BREACHED, CANCELLED = "pending", "met", "breached", "cancelled"
+BREACHED_EVENT, ESCALATED_EVENT, AWAY_EVENT = "sla.breached", "sla.escalated", "rep.set_away"
+SLA_EVENTS = (BREACHED_EVENT, ESCALATED_EVENT, AWAY_EVENT)
+"""Outbox events (docs/notifications.md): the rep and the manager in-app, and webhooks."""
 
 
 # ---------------------------------------------------------------- starting and stopping
@@ -181,10 +188,12 @@ def _breach(svc: Services, s: Session, timer: SlaTimerRow, now: datetime) -> Non
                f"{who}", now, actor="sla", trace={"sla_breach": breach,
                "manager_rep_id": manager.id if manager else None})  # fmt: skip
         message = f"Lead {lead.id} was not contacted in time by {rep_name}; please act."
-    payload = {"lead_id": lead.id, **breach}
-    notify(s, "sla_breach", timer.rep_id, lead.id, message, payload, now)
-    if manager is not None:
-        notify(s, "sla_breach", manager.id, lead.id, message, payload, now)
+    payload = {"lead_id": lead.id, **breach,
+               "manager_rep_id": manager.id if manager else None}  # fmt: skip
+    told = [timer.rep_id] + ([manager.id] if manager is not None else [])
+    notify(s, BREACHED_EVENT, told, lead, message, payload, now)
+    if action != "reassign":
+        notify(s, ESCALATED_EVENT, told[1:], lead, message, payload, now)
 
 
 def _count(s: Session, lead_id: int, kind: str) -> int:
@@ -214,34 +223,49 @@ def _count_miss(s: Session, rep_id: int, spec: SlaSpec, now: datetime) -> bool:
     row.consecutive_misses = 0
     bump(s, ORG_REVISION)  # every process reloads the org: rotations skip the rep now
     message = f"{rep.name} missed {spec.away_after_misses} SLAs in a row and was set to away."
-    notify(s, "rep_set_away", rep_id, None, message, {"misses": spec.away_after_misses}, now)
+    notify(s, AWAY_EVENT, [rep_id], None, message, {"rep_id": rep_id,
+           "misses": spec.away_after_misses}, now)  # fmt: skip
     return True
 
 
 def notify(
     s: Session,
-    kind: str,
-    rep_id: int | None,
-    lead_id: int | None,
+    event: str,
+    rep_ids: list[int],
+    lead: LeadRow | None,
     message: str,
     payload: dict[str, Any],
     now: datetime,
 ) -> None:
-    """Queue a notification in the same transaction as the event it reports."""
-    s.add(NotificationRow(kind=kind, rep_id=rep_id, lead_id=lead_id, message=message[:1000],
-                          payload=payload, created_at=now))  # fmt: skip
+    """Tell the reps (their channels; in-app by default) and the subscribed endpoints,
+    through the outbox, in the same transaction as the event it reports."""
+    from leadflow.services.events import lead_summary
+    from leadflow.services.notifications import notify_reps, publish
+
+    data = {"message": message[:1000], **payload}
+    if lead is not None:
+        data["lead"] = lead_summary(lead)
+    notify_reps(s, event, {rid: data for rid in rep_ids}, now, hot=False)
+    publish(s, event, data, now)
 
 
 def notifications(
     svc: Services, rep_id: int | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
-    q = select(NotificationRow).order_by(NotificationRow.id.desc()).limit(limit)
+    """SLA notifications as reps received them: their in-app outbox rows."""
+    q = (
+        select(OutboxRow)
+        .where(OutboxRow.channel == INAPP, OutboxRow.event.in_(SLA_EVENTS))
+        .order_by(OutboxRow.id.desc())
+        .limit(limit)
+    )
     if rep_id is not None:
-        q = q.where(NotificationRow.rep_id == rep_id)
+        q = q.where(OutboxRow.rep_id == rep_id)
     with svc.db.read() as s:
         return [
-            {"id": n.id, "kind": n.kind, "rep_id": n.rep_id, "lead_id": n.lead_id,
-             "message": n.message, "payload": n.payload, "created_at": n.created_at}
+            {"id": n.id, "kind": n.event, "rep_id": n.rep_id,
+             "lead_id": n.payload.get("lead_id"), "message": n.payload.get("message", ""),
+             "payload": n.payload, "created_at": n.created_at}
             for n in s.scalars(q)
         ]  # fmt: skip
 
@@ -270,3 +294,29 @@ def pending_due(svc: Services, lead_ids: list[int]) -> dict[int, datetime]:
             )
         )
         return {lead_id: due for lead_id, due in rows}
+
+
+# ---------------------------------------------------------------- `leadflow check`
+
+
+def check_invariants(s: Session, now: datetime) -> Iterator[Violation]:
+    """Lifecycle: a closed lead is out of play — no queue, no live claim, no SLA timer."""
+    from leadflow.domain.lifecycle import CLOSED
+    from leadflow.store.pull_models import ClaimRow
+
+    closed = sorted(CLOSED)
+    held = select(ClaimRow.id).where(ClaimRow.lead_id == LeadRow.id, ClaimRow.state == "held")
+    open_q = select(LeadRow.id, LeadRow.status, LeadRow.queue).where(
+        LeadRow.status.in_(closed), (LeadRow.queue.is_not(None)) | held.exists()
+    )
+    for lead_id, status, queue in s.execute(open_q.order_by(LeadRow.id)):
+        where = f"still in queue {queue!r}" if queue else "still held by a claim"
+        yield Violation("closed lead counted open", f"lead {lead_id}", f"{status} but {where}")
+    timers = (
+        select(SlaTimerRow.id, SlaTimerRow.lead_id, LeadRow.status)
+        .join(LeadRow, LeadRow.id == SlaTimerRow.lead_id)
+        .where(SlaTimerRow.state == PENDING, LeadRow.status.in_(closed))
+    )
+    for timer_id, lead_id, status in s.execute(timers.order_by(SlaTimerRow.id)):
+        yield Violation("sla timer on closed lead", f"sla_timers {timer_id}",
+                        f"pending for lead {lead_id}, which is {status}")  # fmt: skip

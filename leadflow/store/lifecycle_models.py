@@ -76,19 +76,6 @@ class RepSlaRow(Base):
     updated_at: Mapped[datetime]
 
 
-class NotificationRow(Base):
-    """Something a rep or manager must hear about (delivered by a channel, or read in-app)."""
-
-    __tablename__ = "lifecycle_notifications"
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    rep_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
-    lead_id: Mapped[int | None] = mapped_column(BigInteger)
-    message: Mapped[str] = mapped_column(String(1000))
-    payload: Mapped[dict[str, Any]]
-    created_at: Mapped[datetime]
-
-
 class ScoringModelRow(Base):
     """A trained scorer (logistic regression weights) and its held-out quality."""
 

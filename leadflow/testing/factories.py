@@ -44,3 +44,25 @@ def lead(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+def ensure_queues(svc: Any, names: Any) -> None:
+    """Create the (pool) queues a test rulebook names: since pull distribution, a rulebook
+    naming a queue that does not exist is refused."""
+    from leadflow.pull_schemas import QueueIn
+    from leadflow.services import queues
+
+    known = {q["name"] for q in queues.list_queues(svc)}
+    for name in sorted(set(names) - known):
+        queues.create_queue(svc, QueueIn(name=name, mode="pool"))
+
+
+def queues_named(doc: dict[str, Any]) -> set[str]:
+    """Queue names a rulebook document's rules and fallback use (`queue: x` or `{name: x}`)."""
+    found: set[str] = set()
+    for action in [*(doc.get("rules") or []), doc.get("fallback") or {}]:
+        queue = action.get("queue") if isinstance(action, dict) else None
+        name = queue.get("name") if isinstance(queue, dict) else queue
+        if isinstance(name, str):
+            found.add(name)
+    return found

@@ -13,6 +13,7 @@ from leadflow.services.context import Services
 from leadflow.store.models import LeadRow
 from leadflow.store.offers_models import OfferRow
 from leadflow.store.outbox_models import OutboxRow
+from leadflow.testing.factories import ensure_queues
 
 
 def make_team(svc: Services, n: int, team: str = "sales") -> list[int]:
@@ -28,6 +29,7 @@ def make_team(svc: Services, n: int, team: str = "sales") -> list[int]:
 
 
 def offer_rulebook(svc: Services, offer: str) -> None:
+    ensure_queues(svc, ["triage"])  # the `then: {queue: triage}` of the tests' offers
     rulebooks.save(
         svc,
         f"""

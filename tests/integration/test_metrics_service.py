@@ -35,8 +35,7 @@ def _org(svc: Services) -> list[int]:
         for n in ("Alice", "Bob", "Chloe")
     ]
     org.create_rep(svc, RepIn(name="Zed", email="zed@x.example", teams=["other"]))
-    # A rulebook may only name configured queues.
-    queues.create_queue(svc, QueueIn(name="de-pool", mode="pool"))
+    queues.create_queue(svc, QueueIn(name="de-pool", mode="pool"))  # rulebooks name real queues
     rulebooks.save(svc, RULEBOOK)
     return ids
 

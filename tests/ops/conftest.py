@@ -12,8 +12,9 @@ from pydantic import SecretStr
 
 from leadflow.api.app import create_app
 from leadflow.config import Settings
+from leadflow.pull_schemas import QueueIn
 from leadflow.schemas import LeadIn, RepIn, TeamIn
-from leadflow.services import auth, org, routing, rulebooks
+from leadflow.services import auth, org, queues, routing, rulebooks
 from leadflow.services.context import Services
 
 with warnings.catch_warnings():
@@ -31,11 +32,17 @@ rules:
 fallback:
   queue: unassigned
 """
+#: The world's rulebook also holds German leads in a blind queue both reps pull from.
+WORLD_RULEBOOK = RULEBOOK.replace("fallback:", """  - name: blind
+    when: {company.country: {in: [DE]}}
+    queue: {name: blind}
+fallback:""")
 
 
 @dataclass
 class World:
-    """Two reps with one lead each, a queued lead, and one token per role."""
+    """Two reps with one lead each, a queued lead (triage), a lead waiting in a blind
+    queue both reps pull from, and one token per role."""
 
     rep_a: dict
     rep_b: dict
@@ -44,6 +51,7 @@ class World:
     queued: dict
     tokens: dict[str, str]
     token_ids: dict[str, int]
+    blind: dict | None = None
 
 
 def build_world(svc: Services) -> World:
@@ -52,12 +60,15 @@ def build_world(svc: Services) -> World:
                                       teams=["france"]))
     rep_b = org.create_rep(svc, RepIn(name="Bruno Beta", email="bruno@corp.example",
                                       teams=["france"]))
-    rulebooks.save(svc, RULEBOOK)
+    queues.create_queue(svc, QueueIn(name="blind", mode="blind", team="france"))
+    rulebooks.save(svc, WORLD_RULEBOOK)
     first, _ = routing.intake(svc, LeadIn(email="p1@prospect-one.example",
                                           company={"country": "FR"}))
     second, _ = routing.intake(svc, LeadIn(email="p2@prospect-two.example",
                                            company={"country": "FR"}))
     queued, _ = routing.intake(svc, LeadIn(email="q@queued.example", company={"country": "US"}))
+    blind, _ = routing.intake(svc, LeadIn(email="b@blind-secret.example",
+                                          company={"country": "DE", "name": "BlindCo"}))
     by_owner = {first["owner_rep_id"]: first, second["owner_rep_id"]: second}
     tokens: dict[str, str] = {}
     ids: dict[str, int] = {}
@@ -70,7 +81,8 @@ def build_world(svc: Services) -> World:
     ]:
         token, view = auth.create_token(svc, role, name=key, rep_id=rep_id)
         tokens[key], ids[key] = token, view["id"]
-    return World(rep_a, rep_b, by_owner[rep_a["id"]], by_owner[rep_b["id"]], queued, tokens, ids)
+    return World(rep_a, rep_b, by_owner[rep_a["id"]], by_owner[rep_b["id"]], queued, tokens, ids,
+                 blind)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ USERS = frozenset({"admin", "manager", "rep", "other_rep"})  # a rep's answer is
 #: Staff, or the rep the resource belongs to. Another rep gets `other` (403, or 404 where
 #: even the existence of the thing is private).
 OWN_REP = frozenset({"admin", "manager", "rep"})
+REPS = frozenset({"rep", "other_rep"})
 
 # (method, path) -> (who may, what another rep gets on rep A's resource)
 MATRIX: dict[tuple[str, str], tuple[Any, int | None]] = {
@@ -60,7 +61,56 @@ MATRIX: dict[tuple[str, str], tuple[Any, int | None]] = {
     ("POST", "/api/v1/tokens"): (ADMIN, None),
     ("POST", "/api/v1/tokens/{token_id}/revoke"): (ADMIN, None),
     ("DELETE", "/api/v1/tokens/{token_id}"): (ADMIN, None),
+    # lifecycle
+    ("POST", "/api/v1/leads/{lead_id}/status"): (OWN_REP, 404),
+    ("PATCH", "/api/v1/leads/{lead_id}"): (OWN_REP, 404),
+    ("POST", "/api/v1/leads/{lead_id}/reassign"): (STAFF, None),
+    ("POST", "/api/v1/leads/{lead_id}/reroute"): (STAFF, None),
+    ("POST", "/api/v1/reps/{rep_id}/redistribute"): (STAFF, None),
+    ("GET", "/api/v1/leads/{lead_id}/touches"): (OWN_REP, 404),
+    ("GET", "/api/v1/leads/{lead_id}/sla"): (OWN_REP, 404),
+    ("GET", "/api/v1/lifecycle/notifications"): (USERS, None),
+    # pull: {name} is the blind queue both reps pull from
+    ("GET", "/api/v1/queues"): (USERS, None),
+    ("POST", "/api/v1/queues"): (ADMIN, None),
+    ("GET", "/api/v1/queues/{name}"): (USERS, None),
+    ("PUT", "/api/v1/queues/{name}"): (ADMIN, None),
+    ("DELETE", "/api/v1/queues/{name}"): (ADMIN, None),
+    ("GET", "/api/v1/queues/{name}/leads"): (USERS, None),
+    ("GET", "/api/v1/queues/{name}/leads/{lead_id}"): (USERS, None),
+    ("POST", "/api/v1/queues/{name}/claim-next"): (REPS, None),
+    ("GET", "/api/v1/queues/{name}/stats"): (STAFF, None),
+    ("GET", "/api/v1/claims"): (USERS, None),
+    ("GET", "/api/v1/pull/alerts"): (STAFF, None),
+    ("GET", "/api/v1/reps/{rep_id}/tier"): (OWN_REP, 403),
+    ("PUT", "/api/v1/reps/{rep_id}/tier"): (STAFF, None),
+    ("POST", "/api/v1/leads/{lead_id}/claim"): (REPS, None),
+    ("POST", "/api/v1/leads/{lead_id}/release"): (USERS, 404),
+    ("POST", "/api/v1/leads/{lead_id}/assign"): (STAFF, None),
+    ("POST", "/api/v1/leads/{lead_id}/activities"): (OWN_REP, 404),
+    ("GET", "/api/v1/leads/{lead_id}/activities"): (OWN_REP, 404),
+    # offers and notifications: `me` views are a rep's own (staff have no rep id)
+    ("GET", "/api/v1/me/offers"): (REPS, None),
+    ("GET", "/api/v1/offers/{offer_id}"): (REPS, None),
+    ("POST", "/api/v1/offers/{offer_id}/accept"): (REPS, None),
+    ("POST", "/api/v1/offers/{offer_id}/decline"): (REPS, None),
+    ("GET", "/api/v1/leads/{lead_id}/offers"): (STAFF, None),
+    ("GET", "/api/v1/me/events"): (REPS, None),
+    ("GET", "/api/v1/me/notifications"): (REPS, None),
+    ("PUT", "/api/v1/me/notifications"): (REPS, None),
+    ("POST", "/api/v1/webhooks"): (ADMIN, None),
+    ("GET", "/api/v1/webhooks"): (ADMIN, None),
+    ("DELETE", "/api/v1/webhooks/{endpoint_id}"): (ADMIN, None),
+    ("GET", "/api/v1/outbox"): (STAFF, None),
+    # metrics
+    **{("GET", f"/api/v1/metrics{section}"): (STAFF, None) for section in (
+        "", "/alerts", "/claims", "/conversion", "/distribution", "/export.csv", "/latency",
+        "/queues", "/routing", "/thresholds")},
+    ("PUT", "/api/v1/metrics/thresholds"): (STAFF, None),
 }
+#: Endpoints that answer an endless stream to an allowed caller: only their refusals are
+#: checked here (the stream itself: tests/e2e/test_rep_events_stream.py).
+STREAMS = frozenset({("GET", "/api/v1/me/events")})
 
 ROLES = ("intake", "other_rep", "rep", "manager", "admin")
 BAD_CREDENTIALS = ("none", "garbage", "expired", "revoked")
@@ -118,26 +168,35 @@ def test_every_endpoint_every_caller(client: TestClient, svc: Services, world: W
         "lead_id": world.lead_a["id"],
         "rep_id": world.rep_a["id"],
         "absence_id": absence["id"],
-        "name": "france",
+        "name": "blind",
+        "offer_id": 1,
+        "endpoint_id": 1,
         "version": 1,
         "token_id": victim["id"],
     }
     # Valid bodies where a handler checks ownership after validating the body.
     bodies = {
+        ("POST", "/api/v1/leads/{lead_id}/activities"): {"type": "called"},
+        ("POST", "/api/v1/leads/{lead_id}/status"): {"status": "contacted"},
         ("POST", "/api/v1/reps/{rep_id}/out-of-office"): {
             "start": (clock.now() + timedelta(days=3)).isoformat(),
             "end": (clock.now() + timedelta(days=4)).isoformat(),
         },
     }
+    # Staff re-routing rep A's lead could hand it to rep B and blur every later row:
+    # re-route the queued lead instead (staff only, so no rep row depends on it).
+    own_params = {("POST", "/api/v1/leads/{lead_id}/reroute"): {"lead_id": world.queued["id"]}}
     failures = []
     rep_answers: list[str] = []
     for (method, path), (allowed, other) in sorted(MATRIX.items()):
-        url = _fill(path, params)
+        url = _fill(path, {**params, **own_params.get((method, path), {})})
         body = {"json": bodies.get((method, path), {})} if method in ("POST", "PUT", "PATCH") \
             else {}
         for who in (*BAD_CREDENTIALS, *ROLES):
-            r = client.request(method, url, headers=creds[who], **body)
             want = _expected(allowed, other, who)
+            if want is None and (method, path) in STREAMS:
+                continue
+            r = client.request(method, url, headers=creds[who], **body)
             ok = (r.status_code not in (401, 403) and r.status_code < 500) if want is None \
                 else r.status_code in want
             if not ok:
@@ -157,9 +216,13 @@ def _assert_no_foreign_data(world: World, answers: list[str]) -> None:
         "other_rep": [world.rep_a["email"], world.rep_a["name"], world.lead_a["email"],
                       world.queued["email"]],
     }
+    # The blind queue's lead, before anyone claims it: every GET runs before the first
+    # claim (sorted order), and the rep who loses the claim-next race is refused without it.
+    blind = [world.blind["email"], "BlindCo"] if world.blind else []
     for answer in answers:
-        who = answer.split(" ", 1)[0]
-        for secret in secrets_of[who]:
+        who, method, path = answer.split(" ", 3)[:3]
+        before_claim = method == "GET" or (who == "rep" and path.endswith("/claim-next"))
+        for secret in secrets_of[who] + (blind if before_claim else []):
             assert secret not in answer, f"{secret!r} leaked to {who}: {answer[:200]}"
 
 
@@ -204,3 +267,24 @@ def test_rep_sees_a_redacted_trace_staff_the_full_one(client: TestClient, world:
         st["rule"] for st in full["trace"]["steps"]
     ]
     assert mine["rep_id"] == world.rep_a["id"] and mine["reason"] == full["reason"]
+
+
+def test_blind_queue_shows_nothing_before_the_claim(client: TestClient, world: World) -> None:
+    """Listing, details and the lost race of a blind queue never carry the lead's data."""
+    assert world.blind is not None
+    secrets = (world.blind["email"], "BlindCo", "blind-secret")
+    rep, other = bearer(world.tokens["rep"]), bearer(world.tokens["other_rep"])
+    listing = client.get("/api/v1/queues/blind/leads", headers=rep)
+    assert listing.status_code == 200
+    assert [set(item) for item in listing.json()["items"]] == [{"id", "age_seconds"}]
+    details = client.get(f"/api/v1/queues/blind/leads/{world.blind['id']}", headers=rep)
+    assert details.status_code in (403, 404, 409)
+    peek = client.get(f"/api/v1/leads/{world.blind['id']}", headers=rep)
+    assert peek.status_code == 404
+    won = client.post(f"/api/v1/leads/{world.blind['id']}/claim", headers=other)
+    assert won.status_code == 200 and won.json()["email"] == world.blind["email"]
+    lost = client.post(f"/api/v1/leads/{world.blind['id']}/claim", headers=rep)
+    assert lost.status_code in (404, 409)
+    for answer in (listing, details, peek, lost):
+        assert not any(secret in answer.text for secret in secrets), answer.text
+        assert world.rep_b["name"] not in answer.text  # nor who took it

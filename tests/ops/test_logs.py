@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -77,9 +78,11 @@ def test_full_run_logs_are_json_and_hold_no_secret(tmp_path: Path) -> None:
                 assert r.status_code == 201
             assert c.get("/api/v1/leads", headers=bearer(made["rep"]["token"])).status_code == 200
             # web login: the token travels in a form body and then a cookie
-            r = c.post("/login", data={"token": made["manager"]["token"]})
+            csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+            assert csrf is not None  # the sign-in form's CSRF token, as a browser sends it
+            r = c.post("/login/token", data={"csrf": csrf[1], "token": made["manager"]["token"]})
             assert r.status_code == 303
-            assert c.get("/").status_code == 200
+            assert c.get("/", follow_redirects=True).status_code == 200  # home by role
             c.cookies.clear()
             # mistakes a client makes with secrets: wrong token, token in the query string
             wrong = "lf_" + "W" * 43

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -125,10 +126,14 @@ class TestRateLimits:
     def test_login_limited_per_address(self, svc: Services, world: World) -> None:
         settings = Settings(database_url="sqlite://", rate_limit_login="2/minute")
         with TestClient(create_app(settings, svc)) as c:
+            # The sign-in form carries a CSRF token (web pages): take it as a browser would.
+            csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+            assert csrf is not None
             for _ in range(2):
-                assert c.post("/login", data={"token": "lf_guess"}).status_code == 401
+                r = c.post("/login", data={"csrf": csrf[1], "token": "lf_guess"})
+                assert r.status_code == 401
             # guessing with varying tokens does not reset the count: it is per address
-            r = c.post("/login", data={"token": world.tokens["admin"]})
+            r = c.post("/login", data={"csrf": csrf[1], "token": world.tokens["admin"]})
             assert r.status_code == 429
 
     def test_zero_disables(self, svc: Services, world: World) -> None:

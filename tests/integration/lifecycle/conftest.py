@@ -19,6 +19,7 @@ from leadflow.schemas import LeadIn, RepIn, TeamIn
 from leadflow.services import org, routing, rulebooks
 from leadflow.services.auth import Role, create_token
 from leadflow.services.context import Services
+from leadflow.testing.factories import ensure_queues, queues_named
 
 
 def rulebook(lifecycle: dict[str, Any] | None = None, **extra: Any) -> str:
@@ -67,7 +68,9 @@ def add_lead(svc: Services, **fields: Any) -> dict[str, Any]:
 
 
 def activate(svc: Services, lifecycle: dict[str, Any] | None = None, **extra: Any) -> None:
-    rulebooks.save(svc, rulebook(lifecycle, **extra))
+    text = rulebook(lifecycle, **extra)
+    ensure_queues(svc, queues_named(yaml.safe_load(text)) - {"unassigned"})
+    rulebooks.save(svc, text)
 
 
 def _free_port() -> int:

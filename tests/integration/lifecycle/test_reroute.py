@@ -248,7 +248,7 @@ class TestReadEndpoints:
         assert mine.get(f"/api/v1/leads/{lead['id']}/sla").status_code == 404  # moved on
         assert theirs.get(f"/api/v1/leads/{lead['id']}/sla").status_code == 200
         notes = mine.get("/api/v1/lifecycle/notifications").json()
-        assert [n["kind"] for n in notes] == ["sla_breach"] and notes[0]["rep_id"] == owner
+        assert [n["kind"] for n in notes] == ["sla.breached"] and notes[0]["rep_id"] == owner
         spy = mine.get(f"/api/v1/lifecycle/notifications?rep_id={other}")
         assert spy.status_code == 403
         assert len(api.get("/api/v1/lifecycle/notifications").json()) == 1

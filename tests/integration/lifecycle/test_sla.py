@@ -140,7 +140,7 @@ class TestSlaWithFrozenClock:
         away = [r["id"] for r in org.list_reps(svc) if r["status"] == "away"]
         assert sorted(away) == sorted(ids)  # both missed 3 in a row
         kinds = {n["kind"] for n in sla.notifications(svc)}
-        assert "rep_set_away" in kinds
+        assert "rep.set_away" in kinds
         org.update_rep(svc, victim, RepPatch(status="available"))
         fresh = add_lead(svc, email="new@x.example", score=80)
         assert fresh["owner_rep_id"] == victim  # the only available rep
