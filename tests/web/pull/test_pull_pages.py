@@ -97,7 +97,7 @@ class TestActivities:
         assert routing.get_lead(pull.svc, lead["id"])["status"] == "contacted"
         assert [t["state"] for t in sla.timers(pull.svc, lead["id"])] == ["met"]
         kinds = [d["kind"] for d in routing.get_decisions(pull.svc, lead["id"])]
-        assert kinds[-1] == "activity"
+        assert kinds[-1] == "status"  # the contact is a lifecycle decision
 
     def test_unknown_activity_type_is_refused(self, pull: PullWorld) -> None:
         c = pull.sign_in("alice@x.example")
