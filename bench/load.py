@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from leadflow.testing.seed import COUNTRIES, seed_over_http
+from leadflow.testing.seed import COUNTRIES, POOL, seed_over_http, seed_pull_over_http
 
 RESULTS = Path(__file__).parent / "results"
 ADMIN = "load-admin-token-0123456789abcdef"
@@ -104,10 +104,43 @@ def intake_action(run_id: str) -> Action:
     return send
 
 
+
+
+def pool_intake_action(run_id: str) -> Action:
+    """A lead the rulebook holds in the pull queue (source `load-pool`)."""
+    async def send(client: httpx.AsyncClient, base: str, i: int) -> httpx.Response:
+        body = {"email": f"pool{i}@prospect{i % 89}.example", "source": POOL,
+                "company": {"name": f"Pool prospect {i}", "country": "US"}}
+        return await client.post(f"{base}/api/v1/leads", json=body,
+                                 headers={"Idempotency-Key": f"{run_id}-pool-{i}"})
+
+    return send
+
+
+def claim_action(rep_tokens: list[str]) -> Action:
+    """A rep claims the next pooled lead and releases it again (a claim is two writes on
+    the lead plus its lease timer; releasing keeps reps under the hoarding cap). An empty
+    pool answers 409 and is counted as such."""
+    async def send(client: httpx.AsyncClient, base: str, i: int) -> httpx.Response:
+        rep = {"Authorization": f"Bearer {rep_tokens[i % len(rep_tokens)]}"}
+        r = await client.post(f"{base}/api/v1/queues/{POOL}/claim-next", headers=rep)
+        if r.status_code == 200:
+            await client.post(f"{base}/api/v1/leads/{r.json()['id']}/release", headers=rep)
+        return r
+
+    return send
+
+
 def actions_for(urls: list[str], token: str, run_id: str) -> list[tuple[str, Action]]:
-    """Intake always. Claims and offer accepts join the mix when the deployment has those
-    endpoints (the lead lifecycle and pull features): add their actions here."""
-    return [("intake", intake_action(run_id))]
+    """Intake always; with pull queues, pooled intake and claims join the mix (intake,
+    pooled intake, claim in turn). Offer accepts are not in the mix: a rep can only
+    accept an offer made to them, which needs each rep's event stream to be followed."""
+    actions: list[tuple[str, Action]] = [("intake", intake_action(run_id))]
+    rep_tokens = seed_pull_over_http(urls[0], token)
+    if rep_tokens:
+        actions += [("intake_pool", pool_intake_action(run_id)),
+                    ("claim", claim_action(rep_tokens))]
+    return actions
 
 
 async def offered_load(urls: list[str], token: str, rate: float, duration: float,

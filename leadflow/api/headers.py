@@ -47,6 +47,11 @@ class SecurityHeaders:
                     k.lower() == b"content-type" and v.startswith(b"text/html")
                     for k, v in headers
                 )
+                # The always-headers are this layer's policy: they replace a value an inner
+                # layer set (the web pages' own middleware sends another referrer policy).
+                owned = {k for k, _ in extra}
+                headers = [(k, v) for k, v in headers if k.lower() not in owned]
+                present -= owned
                 if is_html and strict:
                     extra += HTML_ONLY
                 headers += [(k, v) for k, v in extra if k not in present]

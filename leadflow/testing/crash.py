@@ -5,6 +5,9 @@ PostgreSQL server crashed and restarted); then the promises are checked:
 - every lead that got a 2xx exists, under the id the client was given;
 - retries with the same Idempotency-Key never made a second lead;
 - every lead has exactly one routing outcome (one `route` decision);
+- with pull queues, a third of the leads wait in a pool that reps claim from during the
+  chaos: no lead was answered `200` to two claims, and each claimed lead is owned by the
+  rep whose claim succeeded (one owner per lead);
 - `leadflow check` passes (owners, counters, caps, timers).
 
 Used small in the test suite (tests/crash) and large in `bench/crash.py`.
@@ -29,7 +32,7 @@ from leadflow.store.db import Database
 from leadflow.store.models import DecisionRow, LeadRow
 from leadflow.testing import processes
 from leadflow.testing.postgres import PostgresServer
-from leadflow.testing.seed import COUNTRIES, seed_over_http
+from leadflow.testing.seed import COUNTRIES, POOL, seed_over_http, seed_pull_over_http
 
 ADMIN = "crash-admin-token-0123456789abcdef"
 @dataclass
@@ -47,6 +50,7 @@ class CrashConfig:
 @dataclass
 class CrashResult:
     accepted: dict[str, int] = field(default_factory=dict)  # key -> lead id answered
+    claims: list[tuple[int, int]] = field(default_factory=list)  # (lead id, rep id) got 200
     attempts: int = 0
     failures: Counter[str] = field(default_factory=Counter)  # why a try did not get a 2xx
     kills: Counter[str] = field(default_factory=Counter)
@@ -58,6 +62,7 @@ class CrashResult:
         return {
             "accepted": len(self.accepted),
             "attempts": self.attempts,
+            "claims": len(self.claims),
             "failed_tries": dict(self.failures),
             "kills": dict(self.kills),
             "postgres_restarts": self.postgres_restarts,
@@ -92,6 +97,7 @@ class CrashRun:
         self.pending: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.rep_tokens: list[str] = []
 
     # ------------------------------------------------------------------ run
 
@@ -104,6 +110,8 @@ class CrashRun:
             self._seed()
             clients = [threading.Thread(target=self._client, args=(i,), daemon=True)
                        for i in range(self.cfg.clients)]
+            if self.rep_tokens:
+                clients.append(threading.Thread(target=self._claimer, daemon=True))
             chaos = threading.Thread(target=self._chaos, daemon=True)
             for t in [*clients, chaos]:
                 t.start()
@@ -120,11 +128,37 @@ class CrashRun:
 
     def _seed(self) -> None:
         seed_over_http(self.servers[0].url, ADMIN, reps=self.cfg.reps, max_open=10_000)
+        self.rep_tokens = seed_pull_over_http(self.servers[0].url, ADMIN) or []
 
     def _lead(self, rng: random.Random) -> dict[str, Any]:
         n = rng.randrange(1_000_000)
-        return {"email": f"p{n}@prospect{n % 97}.example",
-                "company": {"name": f"Prospect {n}", "country": rng.choice(COUNTRIES)}}
+        lead: dict[str, Any] = {
+            "email": f"p{n}@prospect{n % 97}.example",
+            "company": {"name": f"Prospect {n}", "country": rng.choice(COUNTRIES)},
+        }
+        if self.rep_tokens and rng.random() < 1 / 3:
+            lead["source"] = POOL  # waits in the pull queue for the claimer
+        return lead
+
+    def _claimer(self) -> None:
+        """Reps claiming from the pool through the chaos; a 200 is a promise of ownership."""
+        rng = random.Random(self.cfg.seed * 7919)
+        with httpx.Client(timeout=10) as c:
+            while not self._stop.is_set():
+                server = rng.choice(self.servers)
+                token = rng.choice(self.rep_tokens)
+                try:
+                    r = c.post(f"{server.url}/api/v1/queues/{POOL}/claim-next",
+                               headers={"Authorization": f"Bearer {token}"})
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+                    continue
+                if r.status_code == 200:
+                    lead = r.json()
+                    with self._lock:
+                        self.result.claims.append((lead["id"], lead["owner_rep_id"]))
+                else:
+                    time.sleep(0.05)  # empty pool (409) or a server going down
 
     def _client(self, index: int) -> None:
         rng = random.Random(self.cfg.seed * 1000 + index)
@@ -205,6 +239,19 @@ class CrashRun:
                 else:
                     self.result.problems.append(f"key {key}: never accepted after the run")
 
+    def _verify_claims(self, owners: dict[int, int | None]) -> None:
+        """One owner per lead: never two successful claims of a lead (nobody releases
+        here, and a lease outlives the run), and the owner is the rep who claimed it."""
+        by_lead: dict[int, list[int]] = {}
+        for lead_id, rep_id in self.result.claims:
+            by_lead.setdefault(lead_id, []).append(rep_id)
+        for lead_id, reps in by_lead.items():
+            if len(reps) > 1:
+                self.result.problems.append(f"lead {lead_id}: claimed by reps {reps}")
+            elif owners.get(lead_id) != reps[0]:
+                self.result.problems.append(
+                    f"lead {lead_id}: claimed by rep {reps[0]}, owned by {owners.get(lead_id)}")
+
     def _verify(self) -> None:
         db = Database(self.url)
         try:
@@ -215,9 +262,15 @@ class CrashRun:
                     lead_id for (lead_id,) in s.execute(
                         select(DecisionRow.lead_id).where(DecisionRow.kind == "route"))
                 )
+                claimed = {lead_id for lead_id, _ in self.result.claims}
+                owners: dict[int, int | None] = {
+                    lead_id: owner for lead_id, owner in s.execute(
+                        select(LeadRow.id, LeadRow.owner_rep_id).where(LeadRow.id.in_(claimed)))
+                }
         finally:
             db.dispose()
         problems = self.result.problems
+        self._verify_claims(owners)
         for key, lead_id in self.result.accepted.items():
             if key not in leads:
                 problems.append(f"key {key}: got a 2xx (lead {lead_id}) but no lead is stored")

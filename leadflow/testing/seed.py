@@ -37,3 +37,32 @@ def seed_over_http(url: str, token: str, *, reps: int = 20, max_open: int | None
         c.put(
             "/api/v1/rulebook", content=RULEBOOK, headers={"Content-Type": "application/yaml"}
         ).raise_for_status()
+
+
+POOL = "load-pool"
+"""A pull queue every rep may claim from; leads with `source: load-pool` wait there."""
+
+
+def seed_pull_over_http(url: str, token: str, *, pullers: int = 4) -> list[str] | None:
+    """On top of `seed_over_http`: the pool queue (no hoarding cap), a rule feeding it,
+    and rep tokens for the first `pullers` reps. None when the deployment has no pull
+    queues (the harness then sends intake only)."""
+    h = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=h, timeout=30) as c:
+        r = c.put(f"/api/v1/queues/{POOL}",
+                  json={"name": POOL, "mode": "pool", "policies": {"hoarding_cap": None}})
+        if r.status_code in (404, 405):
+            return None
+        r.raise_for_status()
+        rule = f"  - name: pool\n    when: {{source: {POOL}}}\n    queue: {{name: {POOL}}}\n"
+        c.put("/api/v1/rulebook", content=RULEBOOK.replace("fallback:", rule + "fallback:"),
+              headers={"Content-Type": "application/yaml"}).raise_for_status()
+        reps = c.get("/api/v1/reps").json()
+        reps = reps["items"] if isinstance(reps, dict) else reps
+        tokens = []
+        for rep in reps[:pullers]:
+            made = c.post("/api/v1/tokens", json={"role": "rep", "name": f"puller-{rep['id']}",
+                                                  "rep_id": rep["id"]})
+            made.raise_for_status()
+            tokens.append(made.json()["token"])
+        return tokens or None

@@ -22,6 +22,7 @@ def _assert_nothing_lost(run: CrashRun) -> None:
     assert not result.problems, summary
     assert len(result.accepted) >= 20, summary  # the run really did something
     assert sum(result.kills.values()) >= 2, summary  # and really crashed processes
+    assert result.claims, summary  # reps claimed from the pool during the chaos
     assert "OK: no violation" in result.check_output
 
 
