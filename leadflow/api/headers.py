@@ -13,12 +13,14 @@ ALWAYS = [
 ]
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
 )
 HTML_ONLY = [
     (b"content-security-policy", CSP.encode()),
     (b"cache-control", b"no-store"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
 ]
 #: Only over HTTPS (as seen through the balancer's X-Forwarded-Proto): browsers then refuse
 #: plain HTTP to this host for a year.
@@ -47,8 +49,8 @@ class SecurityHeaders:
                     k.lower() == b"content-type" and v.startswith(b"text/html")
                     for k, v in headers
                 )
-                # The always-headers are this layer's policy: they replace a value an inner
-                # layer set (the web pages' own middleware sends another referrer policy).
+                # The always-headers are this layer's policy: they replace any value an
+                # inner layer set.
                 owned = {k for k, _ in extra}
                 headers = [(k, v) for k, v in headers if k.lower() not in owned]
                 present -= owned

@@ -24,7 +24,6 @@ from leadflow.errors import AuthError
 from leadflow.services.auth import Role
 from leadflow.services.websessions import WebIdentity, csrf_matches, identify
 from leadflow.web.format import FILTERS
-from leadflow.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
 COOKIE = "leadflow_session"
@@ -175,7 +174,8 @@ def discover_views() -> list[Any]:
 
 
 def install(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders)
+    # Security headers (CSP on pages, nosniff, no framing) come from leadflow.api.headers,
+    # installed once for the API and the pages alike.
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     nav: list[NavItem] = []
     for module in discover_views():

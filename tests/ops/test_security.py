@@ -194,8 +194,8 @@ def test_integers_beyond_64_bits_are_4xx_not_5xx(client: TestClient, world: Worl
     admin = bearer(world.tokens["admin"])
     huge = str(2**64)
     r = client.get(f"/api/v1/leads/{huge}", headers=admin)
-    assert r.status_code == 404 and r.json()["detail"]["field"] == "path"
-    assert client.delete(f"/api/v1/tokens/-{huge}", headers=admin).status_code == 404
+    assert r.status_code == 422 and r.json()["detail"]["errors"][0]["field"] == "lead_id"
+    assert client.delete(f"/api/v1/tokens/-{huge}", headers=admin).status_code == 422
     r = client.get(f"/api/v1/accounts?offset={huge}", headers=admin)
     assert r.status_code == 422 and r.json()["detail"]["field"] == "offset"
     ok = client.get(f"/api/v1/leads/{2**63 - 1}", headers=admin)

@@ -70,7 +70,7 @@ def _history(svc: Services, clock: FrozenClock) -> int:
                 s.add(
                     DecisionRow(
                         lead_id=view["id"],
-                        kind="activity",
+                        kind="status",  # a first contact, as the lifecycle records it
                         outcome="contacted",
                         rep_id=view["owner_rep_id"],
                         trace={},
