@@ -62,8 +62,13 @@ def render(r: dict[str, Any], json_path: str) -> str:
         "",
         f"**Machine**: {m['cpus']} cores, {m['platform']}, Python {m['python']}, SQLite "
         f"{m['sqlite']}. A shared virtual machine: the 1-minute load average was "
-        f"{load[0]:.1f} when the run started and {load[1]:.1f} when it ended, i.e. the "
-        "benchmark had well under the two cores to itself; read the numbers as a floor.",
+        f"{load[0]:.1f} when the run started and {load[1]:.1f} when it ended"
+        + (
+            ", i.e. the benchmark had well under the two cores to itself; read the numbers "
+            "as a floor."
+            if max(load) > m["cpus"]
+            else " (the machine was otherwise idle)."
+        ),
         "",
         "### Method",
         "",
