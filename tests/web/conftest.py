@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -95,3 +96,12 @@ def world(svc: Services) -> Iterator[World]:
     alice, bob = seed(svc)
     with running(create_app(Settings(database_url=svc.db.url), svc)) as url:
         yield World(url, svc, alice, bob)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh laptop-sized tab of the module's `browser` (each browser test module
+    defines `browser`, so the expensive launch happens once per module)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()

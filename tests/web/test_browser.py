@@ -108,18 +108,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
-    sync_playwright = _require_browser()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
+    """The site is built first: its seeding is slow and must not count against a page."""
+    yield from launch_chromium()
 
 
 def sign_in(page: Any, site: Site, email: str, password: str = PASSWORD) -> Any:
@@ -128,6 +118,15 @@ def sign_in(page: Any, site: Site, email: str, password: str = PASSWORD) -> Any:
     page.fill("#password", password)
     page.click("form[action='/login'] button[type=submit]")
     return page
+
+
+def launch_chromium() -> Iterator[Any]:
+    """One headless Chromium for a module's tests (Debian's, never a downloaded build)."""
+    sync_playwright = _require_browser()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
 
 
 def shot(page: Any, name: str) -> None:

@@ -12,25 +12,14 @@ from leadflow.schemas import LeadIn
 from leadflow.services import routing, sla
 from tests.web.conftest import PASSWORD
 from tests.web.pull.conftest import BLIND_COMPANY, POOL_COMPANIES, PullWorld
-from tests.web.test_browser import CHROMIUM, _require_browser, shot
+from tests.web.test_browser import launch_chromium, shot
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_playwright = _require_browser()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    yield context.new_page()
-    context.close()
+    yield from launch_chromium()
 
 
 def sign_in(page: Any, world: PullWorld, email: str) -> None:
