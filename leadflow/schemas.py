@@ -133,6 +133,14 @@ class RepPatch(Strict):
     status: Literal["available", "away", "offline"] | None = None
     active: bool | None = None
 
+    @field_validator("name", "email", "weight", "status", "active")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # `null` clears an optional field (timezone, working hours); these always have a value.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
+
 
 class AbsenceIn(Strict):
     start: datetime

@@ -150,6 +150,19 @@ class TestBadInput:
         assert fragment in detail(answer)["message"]
         assert routing.list_leads(svc)["items"] == []
 
+    @pytest.mark.parametrize("field", ["name", "email", "weight", "status", "active"])
+    def test_null_for_a_field_that_always_has_a_value_is_422(
+        self, api: TestClient, svc: Services, field: str
+    ) -> None:
+        """Found by the schema fuzzer: `{"status": null}` reached the database (500)."""
+        (rep_id,) = french_team(svc, 1)
+        before = api.get(f"/api/v1/reps/{rep_id}").json()
+        answer = api.patch(f"/api/v1/reps/{rep_id}", json={field: None})
+        assert answer.status_code == 422
+        assert field in error_fields(answer)
+        assert "cannot be null" in detail(answer)["message"]
+        assert api.get(f"/api/v1/reps/{rep_id}").json() == before
+
     def test_malformed_json_is_422(self, api: TestClient, svc: Services) -> None:
         answer = api.post(
             "/api/v1/leads", content=b'{"email": ', headers={"Content-Type": "application/json"}

@@ -104,8 +104,8 @@ MATRIX: dict[tuple[str, str], tuple[Any, int | None]] = {
     ("GET", "/api/v1/outbox"): (STAFF, None),
     # metrics
     **{("GET", f"/api/v1/metrics{section}"): (STAFF, None) for section in (
-        "", "/alerts", "/claims", "/conversion", "/distribution", "/export.csv", "/latency",
-        "/queues", "/routing", "/thresholds")},
+        "", "/alerts", "/claim_rates", "/claims", "/conversion", "/distribution", "/export.csv",
+        "/latency", "/queues", "/routing", "/sla", "/thresholds")},
     ("PUT", "/api/v1/metrics/thresholds"): (STAFF, None),
 }
 #: Endpoints that answer an endless stream to an allowed caller: only their refusals are
