@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.domain.model import Org
 from leadflow.domain.rulebook import Rulebook
+from leadflow.services import txcache
 from leadflow.services.clock import Clock, SystemClock
 from leadflow.store.db import Database
 from leadflow.store.models import Meta
@@ -32,12 +33,19 @@ class Services:
 
 
 def read_meta(session: Session) -> dict[str, int]:
+    """The revision counters, read once per transaction (several hooks ask per lead)."""
+    return txcache.cached(session, "meta", lambda: _read_meta(session))
+
+
+def _read_meta(session: Session) -> dict[str, int]:
     return {k: v for k, v in session.execute(select(Meta.key, Meta.value))}
 
 
 def bump(session: Session, key: str) -> None:
     session.execute(update(Meta).where(Meta.key == key).values(value=Meta.value + 1))
+    txcache.forget(session, "meta")
 
 
 def set_meta(session: Session, key: str, value: int) -> None:
     session.execute(update(Meta).where(Meta.key == key).values(value=value))
+    txcache.forget(session, "meta")

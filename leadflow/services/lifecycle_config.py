@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from leadflow.rules.lifecycle import DEFAULT_LIFECYCLE, LifecycleSpec, lifecycle_of
+from leadflow.services import txcache
 from leadflow.services.context import RULEBOOK_VERSION, read_meta
 from leadflow.store.models import RulebookRow
 
@@ -16,6 +17,10 @@ _cache: dict[tuple[str, int], tuple[LifecycleSpec, dict[str, Any]]] = {}
 
 def active(s: Session) -> tuple[LifecycleSpec, dict[str, Any]]:
     """(lifecycle spec, raw rulebook document) of the active rulebook version."""
+    return txcache.cached(s, "lifecycle", lambda: _active(s))
+
+
+def _active(s: Session) -> tuple[LifecycleSpec, dict[str, Any]]:
     version = read_meta(s).get(RULEBOOK_VERSION, 0)
     key = (str(s.get_bind().engine.url), version)
     hit = _cache.get(key)

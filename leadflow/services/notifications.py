@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from leadflow.config import Settings
 from leadflow.errors import NotFound, ValidationError
+from leadflow.services import txcache
 from leadflow.services.context import Services
 from leadflow.services.outbox import INAPP, enqueue
 from leadflow.store.models import RepRow
@@ -132,26 +133,26 @@ def notify_reps(
 ) -> None:
     """`notify_rep` for many reps at once: two queries, whatever their number."""
     ids = sorted(payloads)
+    # One plain query (no ORM objects): this runs for every assigned lead.
+    query = (
+        select(RepRow.id, RepRow.email, NotificationPrefRow.channels, NotificationPrefRow.slack_url)
+        .outerjoin(NotificationPrefRow, NotificationPrefRow.rep_id == RepRow.id)
+        .where(RepRow.id.in_(ids))
+    )
     with s.no_autoflush:
-        reps = {r.id: r for r in s.scalars(select(RepRow).where(RepRow.id.in_(ids)))}
-        prefs = {
-            p.rep_id: p
-            for p in s.scalars(
-                select(NotificationPrefRow).where(NotificationPrefRow.rep_id.in_(ids))
-            )
-        }
+        found = {rep_id: (email, prefs, slack) for rep_id, email, prefs, slack in s.execute(query)}
     for rep_id in ids:
-        rep, row = reps.get(rep_id), prefs.get(rep_id)
-        if rep is None:
+        if rep_id not in found:
             continue
-        chosen = {**DEFAULT_CHANNELS, **(row.channels if row else {})}
+        email, prefs, slack_url = found[rep_id]
+        chosen = {**DEFAULT_CHANNELS, **(prefs or {})}
         channels = set(chosen.get(event, [INAPP])) | (set(chosen[HOT]) if hot else set())
         payload = payloads[rep_id]
         for channel in sorted(channels):
             if channel == "email":
-                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=rep.email)
-            elif channel == "slack" and row is not None and row.slack_url:
-                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=row.slack_url)
+                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=email)
+            elif channel == "slack" and slack_url:
+                enqueue(s, event, channel, payload, now, rep_id=rep_id, target=slack_url)
             elif channel == INAPP:
                 enqueue(s, event, channel, payload, now, rep_id=rep_id)
 
@@ -181,18 +182,24 @@ def publish(s: Session, event: str, data: dict[str, Any], now: datetime) -> int:
 
 def publish_all(s: Session, event: str, items: list[dict[str, Any]], now: datetime) -> int:
     """`publish` for several events of one type (one query for the endpoints)."""
-    with s.no_autoflush:
-        endpoints = list(
-            s.scalars(select(WebhookEndpointRow).where(WebhookEndpointRow.active.is_(True)))
-        )
     n = 0
-    for ep in endpoints:
-        if ep.events and event not in ep.events:
+    for ep_id, kind, url, events in txcache.cached(s, "endpoints", lambda: _endpoints(s)):
+        if events and event not in events:
             continue
         for data in items:
-            enqueue(s, event, ep.kind, data, now, endpoint_id=ep.id, target=ep.url)
+            enqueue(s, event, kind, data, now, endpoint_id=ep_id, target=url)
             n += 1
     return n
+
+
+def _endpoints(s: Session) -> list[tuple[int, str, str, list[str]]]:
+    """The active endpoints (read once per transaction: every lead publishes events)."""
+    query = select(
+        WebhookEndpointRow.id, WebhookEndpointRow.kind, WebhookEndpointRow.url,
+        WebhookEndpointRow.events,
+    ).where(WebhookEndpointRow.active.is_(True))  # fmt: skip
+    with s.no_autoflush:
+        return [(i, k, u, list(e or [])) for i, k, u, e in s.execute(query)]
 
 
 def create_endpoint(

@@ -6,11 +6,12 @@ rotation rows (sorted by key), then rep load rows (sorted by id), then the lead.
 
 from __future__ import annotations
 
+import copy
 import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,7 @@ from leadflow.domain.routing import (
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
-from leadflow.services import group_commit
+from leadflow.services import group_commit, txcache
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.hooks import (
     after_decision_hooks,
@@ -100,26 +101,51 @@ def _load(row: RepLoadRow, org: Org, now: datetime) -> RepLoad:
 def _lock_loads(s: Session, rep_ids: frozenset[int], lock: bool) -> dict[int, RepLoadRow]:
     if not rep_ids:
         return {}
-    q = select(RepLoadRow).where(RepLoadRow.rep_id.in_(sorted(rep_ids))).order_by(RepLoadRow.rep_id)
-    if lock:
-        q = q.with_for_update()
-    return {r.rep_id: r for r in s.scalars(q)}
+    known = _known_rows(s, "rep_loads")
+    missing = sorted(rep_ids - known.keys()) if known is not None else sorted(rep_ids)
+    if missing:
+        q = select(RepLoadRow).where(RepLoadRow.rep_id.in_(missing)).order_by(RepLoadRow.rep_id)
+        if lock:
+            q = q.with_for_update()
+        rows = {r.rep_id: r for r in s.scalars(q)}
+        if known is None:
+            return rows
+        known.update(rows)
+    return {rid: known[rid] for rid in rep_ids if rid in known}
 
 
 def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, RotationRow]:
     if not keys:
         return {}
-    ordered = sorted(keys)
-    q = select(RotationRow).where(RotationRow.pool_key.in_(ordered)).order_by(RotationRow.pool_key)
-    if lock:
-        q = q.with_for_update()
-    rows = {r.pool_key: r for r in s.scalars(q)}
-    if lock and len(rows) < len(ordered):
-        # Rows are created when a rulebook is activated; one missing (a database activated
-        # before that) is created now, then every row is locked again in key order.
-        ensure_rows(s, (k for k in ordered if k not in rows))
+    known = _known_rows(s, "rotations")
+    ordered = sorted(keys - known.keys()) if known is not None else sorted(keys)
+    if ordered:
+        q = select(RotationRow).where(RotationRow.pool_key.in_(ordered))
+        q = q.order_by(RotationRow.pool_key)
+        if lock:
+            q = q.with_for_update()
         rows = {r.pool_key: r for r in s.scalars(q)}
-    return rows
+        if lock and len(rows) < len(ordered):
+            # Rows are created when a rulebook is activated; one missing (a database
+            # activated before that) is created now, then every row is locked again in order.
+            ensure_rows(s, (k for k in ordered if k not in rows))
+            rows = {r.pool_key: r for r in s.scalars(q)}
+        if known is None:
+            return rows
+        known.update(rows)
+    return {k: known[k] for k in keys if k in known}
+
+
+def _known_rows(s: Session, name: str) -> dict[Any, Any] | None:
+    """Load and rotation rows this transaction already holds, on SQLite only.
+
+    A group commit routes dozens of leads in one transaction, mostly through the same few
+    teams: their rows are read once. SQLite's writer lock (BEGIN IMMEDIATE) means nobody
+    else can change them meanwhile. On PostgreSQL every decision takes its row locks
+    itself, so nothing is reused there. The map is dropped on any rollback (txcache)."""
+    if s.get_bind().dialect.name != "sqlite":
+        return None
+    return txcache.cached(s, name, dict)
 
 
 State = tuple[
@@ -235,13 +261,22 @@ def _find_existing(
 
 
 def _existing(s: Session, external_id: str | None, key: str | None) -> LeadRow | None:
+    """The lead already stored under this external id (first) or idempotency key."""
+    if not (external_id or key):
+        return None
+    # Almost every intake finds nothing: one narrow query, the row loaded only on a hit.
+    matches = []
     if external_id:
-        row = s.scalar(select(LeadRow).where(LeadRow.external_id == external_id))
-        if row is not None:
-            return row
+        matches.append(LeadRow.external_id == external_id)
     if key:
-        return s.scalar(select(LeadRow).where(LeadRow.idempotency_key == key))
-    return None
+        matches.append(LeadRow.idempotency_key == key)
+    hits = s.execute(
+        select(LeadRow.id, LeadRow.external_id).where(or_(*matches)).limit(2)
+    ).all()
+    if not hits:
+        return None
+    by_external = [i for i, ext in hits if external_id and ext == external_id]
+    return s.get(LeadRow, by_external[0] if by_external else hits[0][0])
 
 
 def _intake(
@@ -255,7 +290,10 @@ def _intake(
     if svc.db.is_sqlite:
         # One writer at a time anyway: leads arriving together share one commit.
         batch = group_commit.committer(svc.extras, svc.db)
-        return batch.run(lambda s: _intake_in(s, svc, doc, external_id, key, actor, now))
+        # A batch may run twice (see group_commit): each run works on its own copy.
+        return batch.run(
+            lambda s: _intake_in(s, svc, copy.deepcopy(doc), external_id, key, actor, now)
+        )
     with svc.db.write() as s:
         return _intake_in(s, svc, doc, external_id, key, actor, now)
 
@@ -378,6 +416,10 @@ def release_open(s: Session, rep_id: int) -> None:
         .where(RepLoadRow.rep_id == rep_id, RepLoadRow.open_count > 0)
         .values(open_count=RepLoadRow.open_count - 1)
     )
+    # A row this transaction already loaded must not keep the old count.
+    held = s.identity_map.get(s.identity_key(RepLoadRow, rep_id))
+    if held is not None:
+        s.expire(held, ["open_count"])
 
 
 def dry_run(svc: Services, data: LeadIn, *, book: Rulebook | None = None) -> dict[str, Any]:

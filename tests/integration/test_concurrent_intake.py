@@ -8,10 +8,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import select
 
 from leadflow.schemas import LeadIn, RepIn, TeamIn
 from leadflow.services import group_commit, org, routing, rulebooks
 from leadflow.services.context import Services
+from leadflow.store.models import RepLoadRow
 
 RULEBOOK = """
 rules:
@@ -84,3 +86,53 @@ def test_a_failing_request_rolls_back_alone(svc: Services) -> None:
     kept = {lead["external_id"] for lead in routing.list_leads(svc)["items"]}
     assert kept == {f"j-{i}" for i in range(6) if i != 3}
     assert committer.jobs == 6 and committer.batches <= 6
+
+
+def test_a_failure_inside_a_shared_batch_reruns_the_others_without_a_trace(
+    svc: Services,
+) -> None:
+    """A batch first runs without savepoints; when one request fails, the batch is undone
+    and run again request by request: the others keep exact turns and counts, once."""
+    ids = _setup(svc, reps=2)
+    committer = group_commit.GroupCommitter(svc.db)
+    runs: Counter[int] = Counter()
+
+    def work(i: int) -> object:
+        def run(s: object) -> int:
+            runs[i] += 1
+            if i == 0:  # the leader holds the batch open until five requests are queued
+                for _ in range(500):
+                    if len(committer._queue) == 5:
+                        break
+                    threading.Event().wait(0.01)
+            view, _ = routing._intake_in(
+                s, svc, {"email": f"b{i}@p.example"}, f"b-{i}", None, "test", svc.clock.now()
+            )
+            if i == 3:
+                raise ValueError("fails after writing its lead and taking a turn")
+            return int(view["id"])
+
+        return run
+
+    def submit(i: int) -> object:
+        try:
+            return committer.run(work(i))
+        except ValueError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        first = pool.submit(submit, 0)
+        while runs[0] == 0:
+            threading.Event().wait(0.005)
+        rest = list(pool.map(submit, range(1, 6)))
+        results = [first.result(), *rest]
+    assert committer.batches == 2  # the leader alone, then the five together
+    assert isinstance(results[3], ValueError)
+    assert runs[1] == runs[2] == 2  # ran together, then again in isolation
+    kept = routing.list_leads(svc)["items"]
+    assert {lead["external_id"] for lead in kept} == {f"b-{i}" for i in (0, 1, 2, 4, 5)}
+    owners = Counter(lead["owner_rep_id"] for lead in kept)
+    assert sorted(owners.values()) == [2, 3] and set(owners) == set(ids)
+    with svc.db.read() as s:
+        loads = {row.rep_id: row.open_count for row in s.scalars(select(RepLoadRow))}
+    assert loads == dict(owners)
