@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Path, Query, Request
 
 from leadflow.errors import Forbidden
@@ -40,13 +42,25 @@ def bearer(request: Request) -> str | None:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def current_principal(request: Request, svc: SvcDep) -> Principal:
+async def current_principal(request: Request, svc: SvcDep) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     admin = request.app.state.settings.admin_token
     admin_token = admin.get_secret_value() if admin else None
     token = bearer(request)
+    if admin_token and token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        principal = authenticate(svc, token, admin_token)  # no database: no thread needed
+    else:
+        principal = await anyio.to_thread.run_sync(_identify, request, svc, token, admin_token)
+    request.state.principal = principal
+    return principal
+
+
+def _identify(
+    request: Request, svc: Services, token: str | None, admin_token: str | None
+) -> Principal:
+    """A session cookie or an API token, looked up in the database (a worker thread)."""
     if token and token.startswith(websessions.SESSION_PREFIX):
         # A signed-in browser calling the API: its session cookie, and for a change the
         # page's CSRF token in `X-CSRF-Token` (a cookie alone could be a forged request).
@@ -55,11 +69,8 @@ def current_principal(request: Request, svc: SvcDep) -> Principal:
             who.csrf, request.headers.get("x-csrf-token")
         ):
             raise Forbidden("missing or wrong X-CSRF-Token header for a session-cookie request")
-        principal = who.principal
-    else:
-        principal = authenticate(svc, token, admin_token)
-    request.state.principal = principal
-    return principal
+        return who.principal
+    return authenticate(svc, token, admin_token)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

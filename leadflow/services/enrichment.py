@@ -11,7 +11,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain import enrichment as facts
@@ -55,6 +55,11 @@ def enrich(
             notes.append({"step": "enrich", "language": language, "from": f"country {country}"})
 
 
+_BY_DOMAIN = select(FirmographicRow.__table__).where(
+    FirmographicRow.domain.in_(bindparam("domains", expanding=True))
+)  # built once: it runs for every lead
+
+
 def _firmographics(
     s: Session,
     doc: dict[str, Any],
@@ -66,10 +71,7 @@ def _firmographics(
     candidates = [p for d in domains for p in parent_domains(d)]
     if not candidates:
         return
-    rows = {
-        r.domain: r
-        for r in s.scalars(select(FirmographicRow).where(FirmographicRow.domain.in_(candidates)))
-    }
+    rows = {r.domain: r for r in s.connection().execute(_BY_DOMAIN, {"domains": candidates})}
     best = next((rows[c] for c in candidates if c in rows), None)  # most specific first
     if best is None:
         notes.append({"step": "enrich", "firmographics": "no record", "domains": candidates})

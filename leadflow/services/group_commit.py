@@ -3,18 +3,29 @@ arrive together.
 
 SQLite has one writer at a time, and every durable commit waits for the disk (WAL,
 `synchronous=FULL`). Under load, intake requests used to queue for the write lock and each
-paid its own flush. Here the first request to find no batch running becomes the leader:
-it runs every request queued so far, one after another, in one transaction — each in its
-own savepoint, so a failing request rolls back alone — commits once, and only then does
-every request of the batch get its answer. Nothing is answered before it is durable, and
+paid its own flush. Here requests hand their work to the process's writer thread, which
+runs every request queued so far, one after another, in one transaction, commits once,
+and only then answers each of them. Nothing is answered before it is durable, and
 rotations and caps stay exact because the work is still done one request at a time.
+
+The batch first runs without a savepoint per request (two statements and ORM bookkeeping
+each). Requests almost never fail; when one does, the batch is rolled back and run again
+with one savepoint per request, so only the failing one fails. Work must therefore be
+re-runnable: `routing._intake` hands each run a fresh copy of the lead.
+
+Callers wait on a future: a thread blocks on it (`run`), an event loop awaits it
+(`submit` + `asyncio.wrap_future`) without tying up a thread per request. The writer
+thread starts on demand and ends after a second without work.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
@@ -26,13 +37,17 @@ T = TypeVar("T")
 MAX_BATCH = 64
 """A bound on how long the first request of a batch waits for the last one's work."""
 
+IDLE_SECONDS = 1.0
+
 
 @dataclass
 class _Job(Generic[T]):
     work: Callable[[Session], T]
+    future: Future[T] = field(default_factory=Future)
+    # The submitter's context (request id for log lines) travels with its work.
+    context: contextvars.Context = field(default_factory=contextvars.copy_context)
     value: Any = None
     error: BaseException | None = None
-    done: bool = False
 
 
 class GroupCommitter:
@@ -40,53 +55,68 @@ class GroupCommitter:
         self.db = db
         self.max_batch = max_batch
         self._cond = threading.Condition()
-        self._queue: list[_Job[Any]] = []
-        self._busy = False
+        self._queue: deque[_Job[Any]] = deque()
+        self._writing = False
         self.batches = 0  # observability: batches committed, and their total size
         self.jobs = 0
 
-    def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work(session)` inside a shared write transaction; return after the commit."""
+    def submit(self, work: Callable[[Session], T]) -> Future[T]:
+        """Queue `work(session)` for the next batch; the future resolves after the commit."""
         job: _Job[T] = _Job(work)
         with self._cond:
             self._queue.append(job)
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: job.done or not self._busy)
-                if job.done:
-                    break
-                self._busy = True
-                batch = self._queue[: self.max_batch]
-                del self._queue[: self.max_batch]
-            try:
-                self._execute(batch)
-            finally:
+            if self._writing:
+                self._cond.notify()
+            else:
+                self._writing = True
+                writer = threading.Thread(target=self._write, name="group-commit", daemon=True)
+                writer.start()
+        return job.future
+
+    def run(self, work: Callable[[Session], T]) -> T:
+        """Run `work(session)` inside a shared write transaction; return after the commit."""
+        return self.submit(work).result()
+
+    def _write(self) -> None:
+        try:
+            while True:
                 with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
-        if job.error is not None:
-            raise job.error
-        return job.value  # type: ignore[no-any-return]
+                    if not self._queue:
+                        self._cond.wait(IDLE_SECONDS)
+                    if not self._queue:
+                        self._writing = False
+                        return
+                    size = min(self.max_batch, len(self._queue))
+                    batch = [self._queue.popleft() for _ in range(size)]
+                self._execute(batch)
+        except BaseException:
+            with self._cond:  # the next request starts a fresh writer
+                self._writing = False
+            raise
 
     def _execute(self, batch: list[_Job[Any]]) -> None:
-        # Optimistic first: the whole batch in one transaction without a savepoint per
-        # request (two statements and ORM bookkeeping each). Requests almost never fail;
-        # when one does, the batch is rolled back and run again with one savepoint per
-        # request, so only the failing one fails. Work must therefore be re-runnable
-        # (`_intake` hands each run a fresh copy of the lead).
-        if len(batch) == 1 or not self._run_together(batch):
-            self._run_isolated(batch)
-        self.batches += 1
-        self.jobs += len(batch)
-        for job in batch:
-            job.done = True
+        try:
+            if len(batch) == 1 or not self._run_together(batch):
+                self._run_isolated(batch)
+        except BaseException as exc:  # the writer itself is going down: nobody waits forever
+            for job in batch:
+                job.error = job.error or exc
+            raise
+        finally:
+            self.batches += 1
+            self.jobs += len(batch)
+            for job in batch:
+                if job.error is not None:
+                    job.future.set_exception(job.error)
+                else:
+                    job.future.set_result(job.value)
 
     def _run_together(self, batch: list[_Job[Any]]) -> bool:
         """True when every job succeeded and the commit took place."""
         try:
             with self.db.write() as s:
                 for job in batch:
-                    job.value = job.work(s)
+                    job.value = job.context.run(job.work, s)
         except Exception:
             for job in batch:
                 job.value = None
@@ -99,10 +129,10 @@ class GroupCommitter:
                 for job in batch:
                     try:
                         if len(batch) == 1:
-                            job.value = job.work(s)
+                            job.value = job.context.run(job.work, s)
                             continue
                         with s.begin_nested():
-                            job.value = job.work(s)
+                            job.value = job.context.run(job.work, s)
                     except Exception as exc:  # this request fails alone
                         job.error = exc
                         if len(batch) == 1:

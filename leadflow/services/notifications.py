@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from leadflow.config import Settings
@@ -128,19 +128,21 @@ def notify_rep(
     notify_reps(s, event, {rep_id: payload}, now, hot=hot)
 
 
+_REP_CHANNELS = (
+    select(RepRow.id, RepRow.email, NotificationPrefRow.channels, NotificationPrefRow.slack_url)
+    .outerjoin(NotificationPrefRow, NotificationPrefRow.rep_id == RepRow.id)
+    .where(RepRow.id.in_(bindparam("ids", expanding=True)))
+)  # built once: every assignment runs it
+
+
 def notify_reps(
     s: Session, event: str, payloads: Mapping[int, dict[str, Any]], now: datetime, *, hot: bool
 ) -> None:
     """`notify_rep` for many reps at once: two queries, whatever their number."""
     ids = sorted(payloads)
-    # One plain query (no ORM objects): this runs for every assigned lead.
-    query = (
-        select(RepRow.id, RepRow.email, NotificationPrefRow.channels, NotificationPrefRow.slack_url)
-        .outerjoin(NotificationPrefRow, NotificationPrefRow.rep_id == RepRow.id)
-        .where(RepRow.id.in_(ids))
-    )
-    with s.no_autoflush:
-        found = {rep_id: (email, prefs, slack) for rep_id, email, prefs, slack in s.execute(query)}
+    # One plain query on the connection (no ORM objects): runs for every assigned lead.
+    rows = s.connection().execute(_REP_CHANNELS, {"ids": ids})
+    found = {rep_id: (email, prefs, slack) for rep_id, email, prefs, slack in rows}
     for rep_id in ids:
         if rep_id not in found:
             continue
@@ -198,8 +200,7 @@ def _endpoints(s: Session) -> list[tuple[int, str, str, list[str]]]:
         WebhookEndpointRow.id, WebhookEndpointRow.kind, WebhookEndpointRow.url,
         WebhookEndpointRow.events,
     ).where(WebhookEndpointRow.active.is_(True))  # fmt: skip
-    with s.no_autoflush:
-        return [(i, k, u, list(e or [])) for i, k, u, e in s.execute(query)]
+    return [(i, k, u, list(e or [])) for i, k, u, e in s.connection().execute(query)]
 
 
 def create_endpoint(

@@ -6,14 +6,19 @@ rotation rows (sorted by key), then rep load rows (sorted by id), then the lead.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import functools
 import time
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+import anyio.to_thread
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from leadflow.domain.eligibility import local_time
 from leadflow.domain.lifecycle import excluding
@@ -27,6 +32,7 @@ from leadflow.domain.matching import (
 from leadflow.domain.model import LeadStatus, Org, RepLoad
 from leadflow.domain.routing import (
     Needs,
+    Outcome,
     RoutingResult,
     assign_steps_reached,
     merge_needs,
@@ -47,6 +53,7 @@ from leadflow.services.org import load_org
 from leadflow.services.rotations import ensure_rows
 from leadflow.services.rulebooks import compiled
 from leadflow.store import convert
+from leadflow.store.direct import insert_row, update_row
 from leadflow.store.models import (
     AccountDomainRow,
     AccountRow,
@@ -73,12 +80,18 @@ def _match_account(s: Session, doc: dict[str, Any], book: Rulebook) -> dict[str,
     candidates = [p for d in lead_domains(doc, free_mail) for p in parent_domains(d)]
     if not candidates:
         return {"matched": False}
-    rows = s.execute(
-        select(AccountDomainRow.domain, AccountRow)
-        .join(AccountRow, AccountRow.id == AccountDomainRow.account_id)
-        .where(AccountDomainRow.domain.in_(candidates))
-    ).all()
-    return match_account(doc, {d: convert.account(a) for d, a in rows}, free_mail)
+    rows = s.connection().execute(_ACCOUNTS_BY_DOMAIN, {"domains": candidates})
+    return match_account(doc, {r.domain: convert.account(r) for r in rows}, free_mail)
+
+
+# Built once: every lead runs these, and building a statement costs more than running it.
+_ACCOUNTS_BY_DOMAIN = (
+    select(AccountDomainRow.domain, *AccountRow.__table__.c)
+    .join(AccountRow, AccountRow.id == AccountDomainRow.account_id)
+    .where(AccountDomainRow.domain.in_(bindparam("domains", expanding=True)))
+)
+_LEAD_BY_EXTERNAL_ID = select(LeadRow.id).where(LeadRow.external_id == bindparam("v")).limit(1)
+_LEAD_BY_KEY = select(LeadRow.id).where(LeadRow.idempotency_key == bindparam("v")).limit(1)
 
 
 def _period_keys(tz: str | None, now: datetime) -> tuple[str, str]:
@@ -241,15 +254,52 @@ def intake(
     svc: Services, data: LeadIn, *, idempotency_key: str | None = None, actor: str = "api"
 ) -> tuple[dict[str, Any], bool]:
     """Store and route one lead. Returns (lead view, created?); a repeat returns the first."""
-    doc = lead_document(data)
     try:
-        return _intake(svc, doc, data.external_id, idempotency_key, actor)
-    except IntegrityError:
-        # A concurrent request with the same external id / key won the race: answer with it.
-        existing = _find_existing(svc, data.external_id, idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
+        if svc.db.is_sqlite:
+            return _submit(svc, data, idempotency_key, actor).result()
+        now = svc.clock.now()
+        with svc.db.write() as s:
+            return _intake_in(
+                s, svc, lead_document(data), data.external_id, idempotency_key, actor, now
+            )
+    except IntegrityError as exc:
+        return _raced(svc, data, idempotency_key, exc)
+
+
+async def intake_async(
+    svc: Services, data: LeadIn, *, idempotency_key: str | None = None, actor: str = "api"
+) -> tuple[dict[str, Any], bool]:
+    """`intake` for an event loop. On SQLite the request waits for its group commit
+    without holding a thread (the API's hottest path); elsewhere it runs in a worker
+    thread, as a plain database transaction."""
+    if not svc.db.is_sqlite:
+        call = functools.partial(intake, svc, data, idempotency_key=idempotency_key, actor=actor)
+        return await anyio.to_thread.run_sync(call)
+    try:
+        return await asyncio.wrap_future(_submit(svc, data, idempotency_key, actor))
+    except IntegrityError as exc:
+        return await anyio.to_thread.run_sync(_raced, svc, data, idempotency_key, exc)
+
+
+def _submit(
+    svc: Services, data: LeadIn, key: str | None, actor: str
+) -> Future[tuple[dict[str, Any], bool]]:
+    """Queue the lead for the next group commit (SQLite: one writer at a time anyway)."""
+    doc, external_id, now = lead_document(data), data.external_id, svc.clock.now()
+    # A batch may run twice (see group_commit): each run works on its own copy.
+    return group_commit.committer(svc.extras, svc.db).submit(
+        lambda s: _intake_in(s, svc, copy.deepcopy(doc), external_id, key, actor, now)
+    )
+
+
+def _raced(
+    svc: Services, data: LeadIn, key: str | None, error: IntegrityError
+) -> tuple[dict[str, Any], bool]:
+    """A concurrent request with the same external id / key won the race: answer with it."""
+    existing = _find_existing(svc, data.external_id, key)
+    if existing is None:
+        raise error
+    return existing, False
 
 
 def _find_existing(
@@ -262,40 +312,15 @@ def _find_existing(
 
 def _existing(s: Session, external_id: str | None, key: str | None) -> LeadRow | None:
     """The lead already stored under this external id (first) or idempotency key."""
-    if not (external_id or key):
-        return None
-    # Almost every intake finds nothing: one narrow query, the row loaded only on a hit.
-    matches = []
-    if external_id:
-        matches.append(LeadRow.external_id == external_id)
-    if key:
-        matches.append(LeadRow.idempotency_key == key)
-    hits = s.execute(
-        select(LeadRow.id, LeadRow.external_id).where(or_(*matches)).limit(2)
-    ).all()
-    if not hits:
-        return None
-    by_external = [i for i, ext in hits if external_id and ext == external_id]
-    return s.get(LeadRow, by_external[0] if by_external else hits[0][0])
-
-
-def _intake(
-    svc: Services,
-    doc: dict[str, Any],
-    external_id: str | None,
-    key: str | None,
-    actor: str,
-) -> tuple[dict[str, Any], bool]:
-    now = svc.clock.now()
-    if svc.db.is_sqlite:
-        # One writer at a time anyway: leads arriving together share one commit.
-        batch = group_commit.committer(svc.extras, svc.db)
-        # A batch may run twice (see group_commit): each run works on its own copy.
-        return batch.run(
-            lambda s: _intake_in(s, svc, copy.deepcopy(doc), external_id, key, actor, now)
-        )
-    with svc.db.write() as s:
-        return _intake_in(s, svc, doc, external_id, key, actor, now)
+    # Almost every intake finds nothing: a narrow query, the row loaded only on a hit.
+    # (The connection sees this transaction's earlier leads: each is flushed at insert.)
+    conn = s.connection()
+    for stmt, value in ((_LEAD_BY_EXTERNAL_ID, external_id), (_LEAD_BY_KEY, key)):
+        if value:
+            found = conn.execute(stmt, {"v": value}).scalar()
+            if found is not None:
+                return s.get(LeadRow, found)
+    return None
 
 
 def _intake_in(
@@ -321,10 +346,12 @@ def _intake_in(
     result, ctx, org, load_rows, rotations, elapsed_us = decide(svc, s, doc, now, lock=True)
     if notes:
         result.trace["before_routing"] = notes
-    lead = LeadRow(
+    # Stored with its outcome already: one INSERT, and apply_result finds nothing to change.
+    lead = insert_row(
+        s,
+        LeadRow,
         external_id=external_id,
         idempotency_key=key,
-        status=LeadStatus.NEW,
         account_id=ctx["account"].get("id"),
         territory=ctx["territory"].get("name"),
         email=doc.get("email"),
@@ -332,10 +359,8 @@ def _intake_in(
         score=doc.get("score"),
         data=doc,
         created_at=now,
-        updated_at=now,
+        **_outcome_fields(result.outcome, now),
     )
-    s.add(lead)
-    s.flush()
     apply_result(s, lead, result, org, load_rows, rotations, now, elapsed_us, "route", actor)
     return lead_view(lead), True
 
@@ -355,27 +380,18 @@ def apply_result(
     """Persist the outcome, the counters and the decision record (caller's transaction)."""
     out = result.outcome
     for key, state in result.state_updates.items():
-        rotations[key].state = state
-        rotations[key].updated_at = now
+        update_row(s, rotations[key], state=state, updated_at=now)
     if out.kind == "assigned":
         assert out.rep_id is not None
-        _count_assignment(load_rows[out.rep_id], org, now)
-        lead.status = LeadStatus.ASSIGNED
-        lead.owner_rep_id = out.rep_id
-        lead.queue = None
-        lead.assigned_at = now
-    elif out.kind == "queued":
-        lead.status = LeadStatus.QUEUED
-        lead.owner_rep_id = None
-        lead.queue = out.queue
-    else:
-        lead.status = LeadStatus.OFFERED
-        lead.owner_rep_id = None
-    lead.rule = out.rule
-    lead.updated_at = now
+        _count_assignment(s, load_rows[out.rep_id], org, now)
+    for field, value in _outcome_fields(out, now).items():
+        if getattr(lead, field) != value:  # a lead stored with its outcome stays clean
+            setattr(lead, field, value)
     trace = dict(result.trace)
     trace["decide_us"] = elapsed_us
-    decision = DecisionRow(
+    decision = insert_row(
+        s,
+        DecisionRow,
         lead_id=lead.id,
         kind=kind,
         outcome=out.kind,
@@ -390,23 +406,46 @@ def apply_result(
         actor=actor,
         created_at=now,
     )
-    s.add(decision)
-    s.flush()
-    lead.last_decision_id = decision.id
+    # A plain UPDATE, the object told it is saved: no unit-of-work pass for one column.
+    s.connection().execute(_SET_LAST_DECISION, {"lead": lead.id, "decision": decision.id})
+    set_committed_value(lead, "last_decision_id", decision.id)
     for hook in after_decision_hooks():
         hook(s, lead, decision, result, org, now)
     return decision
 
 
-def _count_assignment(row: RepLoadRow, org: Org, now: datetime) -> None:
+def _outcome_fields(out: Outcome, now: datetime) -> dict[str, Any]:
+    """The lead columns an outcome sets."""
+    if out.kind == "assigned":
+        fields = {"status": LeadStatus.ASSIGNED, "owner_rep_id": out.rep_id, "queue": None,
+                  "assigned_at": now}  # fmt: skip
+    elif out.kind == "queued":
+        fields = {"status": LeadStatus.QUEUED, "owner_rep_id": None, "queue": out.queue}
+    else:
+        fields = {"status": LeadStatus.OFFERED, "owner_rep_id": None}
+    return fields | {"rule": out.rule, "updated_at": now}
+
+
+_SET_LAST_DECISION = (
+    update(LeadRow.__table__)
+    .where(LeadRow.__table__.c.id == bindparam("lead"))
+    .values(last_decision_id=bindparam("decision"))
+)
+
+
+def _count_assignment(s: Session, row: RepLoadRow, org: Org, now: datetime) -> None:
     rep = org.reps.get(row.rep_id)
     day, week = _period_keys(rep.timezone if rep else None, now)
-    row.open_count += 1
-    row.day_count = row.day_count + 1 if row.day_key == day else 1
-    row.day_key = day
-    row.week_count = row.week_count + 1 if row.week_key == week else 1
-    row.week_key = week
-    row.last_assigned_at = now
+    update_row(
+        s,
+        row,
+        open_count=row.open_count + 1,
+        day_count=row.day_count + 1 if row.day_key == day else 1,
+        day_key=day,
+        week_count=row.week_count + 1 if row.week_key == week else 1,
+        week_key=week,
+        last_assigned_at=now,
+    )
 
 
 def release_open(s: Session, rep_id: int) -> None:

@@ -22,7 +22,7 @@ router = APIRouter(tags=["leads"])
     responses={200: {"description": "a repeat (same external_id or Idempotency-Key): the "
                      "lead first created; nothing new is stored"}},
 )
-def create_lead(
+async def create_lead(
     body: LeadIn,
     response: Response,
     svc: SvcDep,
@@ -31,7 +31,10 @@ def create_lead(
 ) -> dict[str, Any]:
     """Store and route a lead. A repeated `external_id` / `Idempotency-Key` answers 200
     with the lead first created, and creates nothing."""
-    view, created = routing.intake(svc, body, idempotency_key=idempotency_key, actor=principal.name)
+    # Async: the request awaits its group commit instead of holding a pool thread.
+    view, created = await routing.intake_async(
+        svc, body, idempotency_key=idempotency_key, actor=principal.name
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     if principal.role.value == "intake":
