@@ -27,6 +27,7 @@ from leadflow.notify import channels, render
 from leadflow.notify.broker import broker
 from leadflow.notify.retry import after_failure
 from leadflow.services.context import Services
+from leadflow.services.due import nothing_due
 from leadflow.store.direct import insert_row
 from leadflow.store.outbox_models import OutboxRow, WebhookEndpointRow
 
@@ -127,10 +128,12 @@ PRUNE_BATCH = 1000
 def _prune(svc: Services, before: datetime) -> int:
     """Delete delivered and in-app messages older than the retention (a bounded batch;
     `dead` ones stay for a person to look at)."""
+    old = select(OutboxRow.id).where(
+        OutboxRow.status.in_([SENT, STORED]), OutboxRow.created_at < before
+    )
+    if nothing_due(svc, old):
+        return 0
     with svc.db.write() as s:
-        old = select(OutboxRow.id).where(
-            OutboxRow.status.in_([SENT, STORED]), OutboxRow.created_at < before
-        )
         ids = list(s.scalars(old.order_by(OutboxRow.id).limit(PRUNE_BATCH)))
         if ids:
             s.execute(delete(OutboxRow).where(OutboxRow.id.in_(ids)))
@@ -138,6 +141,9 @@ def _prune(svc: Services, before: datetime) -> int:
 
 
 def _claim(svc: Services, now: datetime, limit: int, lease: timedelta) -> list[_Claimed]:
+    due = select(OutboxRow.id).where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now)
+    if nothing_due(svc, due):
+        return []
     with svc.db.write() as s:
         q = (
             select(OutboxRow)

@@ -25,6 +25,7 @@ from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.domain.rulebook import Assign, Enqueue, Method, Rule, Rulebook
 from leadflow.services import claims, handback
 from leadflow.services.context import Services
+from leadflow.services.due import nothing_due
 from leadflow.services.notifications import notify_rep, publish
 from leadflow.services.queues import claims_per_rep, to_domain
 from leadflow.services.routing import apply_result, route_with
@@ -65,6 +66,9 @@ def after_decision(
 
 def run_due_timers(svc: Services, now: datetime, limit: int) -> int:
     """Run up to `limit` timers due at `now`, oldest due first; returns how many ran."""
+    due = select(PullTimerRow.id).where(PullTimerRow.done_at.is_(None), PullTimerRow.due_at <= now)
+    if nothing_due(svc, due):
+        return 0
     done = 0
     while done < limit:
         with svc.db.write() as s:

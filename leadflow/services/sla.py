@@ -23,6 +23,7 @@ from leadflow.rules.lifecycle import SlaPolicySpec, SlaSpec, policy_condition
 from leadflow.services import lifecycle_config
 from leadflow.services.context import ORG_REVISION, Services, bump, read_meta
 from leadflow.services.decisions import record
+from leadflow.services.due import nothing_due
 from leadflow.services.invariants import Violation
 from leadflow.services.org import load_org
 from leadflow.services.outbox import INAPP
@@ -140,6 +141,9 @@ def record_first_contact(s: Session, lead: LeadRow, now: datetime, *, actor: str
 def run_due_timers(svc: Services, now: datetime, limit: int = 100) -> int:
     """Handle up to `limit` due timers, one transaction each (a failure costs one timer).
     On PostgreSQL each is claimed with FOR UPDATE SKIP LOCKED: workers never collide."""
+    pending = select(SlaTimerRow.id).where(SlaTimerRow.state == PENDING, SlaTimerRow.due_at <= now)
+    if nothing_due(svc, pending):
+        return 0
     done = 0
     for _ in range(limit):
         with svc.db.write() as s:

@@ -15,6 +15,7 @@ import logging
 import pkgutil
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 
 from leadflow.services.context import Services
 
@@ -22,7 +23,9 @@ DueRunner = Callable[[Services, datetime, int], int]
 log = logging.getLogger("leadflow.timers")
 
 
+@cache
 def discover_due_runners() -> dict[str, DueRunner]:
+    """Found once per process: the loop asks several times a second."""
     import leadflow.services
 
     runners: dict[str, DueRunner] = {}

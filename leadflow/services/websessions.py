@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from leadflow.errors import AuthError
 from leadflow.services.auth import Principal, authenticate
 from leadflow.services.context import Services
+from leadflow.services.due import nothing_due
 from leadflow.services.users import user_from_row
 from leadflow.store.web_models import UserRow, WebSessionRow
 
@@ -92,6 +93,8 @@ def csrf_matches(expected: str, given: str | None) -> bool:
 
 def run_due_timers(svc: Services, now: datetime, limit: int) -> int:
     """Purge expired sessions (picked up by `leadflow worker`); idempotent."""
+    if nothing_due(svc, select(WebSessionRow.id_hash).where(WebSessionRow.expires_at <= now)):
+        return 0
     with svc.db.write() as s:
         ids = list(
             s.scalars(
