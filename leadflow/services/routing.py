@@ -117,10 +117,8 @@ def _lock_loads(s: Session, rep_ids: frozenset[int], lock: bool) -> dict[int, Re
     known = _known_rows(s, "rep_loads")
     missing = sorted(rep_ids - known.keys()) if known is not None else sorted(rep_ids)
     if missing:
-        q = select(RepLoadRow).where(RepLoadRow.rep_id.in_(missing)).order_by(RepLoadRow.rep_id)
-        if lock:
-            q = q.with_for_update()
-        rows = {r.rep_id: r for r in s.scalars(q)}
+        q = _LOADS_FOR_UPDATE if lock else _LOADS
+        rows = {r.rep_id: r for r in s.scalars(q, {"ids": missing})}
         if known is None:
             return rows
         known.update(rows)
@@ -133,20 +131,31 @@ def _lock_rotations(s: Session, keys: frozenset[str], lock: bool) -> dict[str, R
     known = _known_rows(s, "rotations")
     ordered = sorted(keys - known.keys()) if known is not None else sorted(keys)
     if ordered:
-        q = select(RotationRow).where(RotationRow.pool_key.in_(ordered))
-        q = q.order_by(RotationRow.pool_key)
-        if lock:
-            q = q.with_for_update()
-        rows = {r.pool_key: r for r in s.scalars(q)}
+        q = _ROTATIONS_FOR_UPDATE if lock else _ROTATIONS
+        rows = {r.pool_key: r for r in s.scalars(q, {"keys": ordered})}
         if lock and len(rows) < len(ordered):
             # Rows are created when a rulebook is activated; one missing (a database
             # activated before that) is created now, then every row is locked again in order.
             ensure_rows(s, (k for k in ordered if k not in rows))
-            rows = {r.pool_key: r for r in s.scalars(q)}
+            rows = {r.pool_key: r for r in s.scalars(q, {"keys": ordered})}
         if known is None:
             return rows
         known.update(rows)
     return {k: known[k] for k in keys if k in known}
+
+
+_LOADS = (
+    select(RepLoadRow)
+    .where(RepLoadRow.rep_id.in_(bindparam("ids", expanding=True)))
+    .order_by(RepLoadRow.rep_id)
+)
+_LOADS_FOR_UPDATE = _LOADS.with_for_update()
+_ROTATIONS = (
+    select(RotationRow)
+    .where(RotationRow.pool_key.in_(bindparam("keys", expanding=True)))
+    .order_by(RotationRow.pool_key)
+)
+_ROTATIONS_FOR_UPDATE = _ROTATIONS.with_for_update()
 
 
 def _known_rows(s: Session, name: str) -> dict[Any, Any] | None:
