@@ -162,8 +162,23 @@ HOT_PATH = [
     "- Rotation rows are created when a rulebook is activated, so intake only selects them "
     "(it used to run an `INSERT … ON CONFLICT DO NOTHING` per lead).",
     "- SQLite intake uses **group commit**: requests that arrive while a transaction runs "
-    "are routed one after another in the next transaction, each in its own savepoint, "
-    "with one commit (one disk flush) for all; each is answered only after that commit, "
-    "so nothing is acknowledged before it is durable, and turns and caps stay exact.",
+    "are routed one after another in the next transaction by one writer thread, with one "
+    "commit (one disk flush) for all; each is answered only after that commit, so nothing "
+    "is acknowledged before it is durable, and turns and caps stay exact. A batch runs "
+    "without a savepoint per request; if one request fails, the batch is rolled back and "
+    "run again with a savepoint each, so only that request fails.",
+    "- The API awaits its group commit (`intake_async`): no pool thread is held per request, "
+    "and the admin token is checked without a thread hop.",
+    "- Per transaction, not per lead: the `meta` counters, the lifecycle section of the "
+    "rulebook and the webhook endpoints are read once (`services/txcache.py`), and load and "
+    "rotation rows already read by the batch are reused (SQLite only: its writer lock "
+    "means nobody else can change them).",
+    "- The lead, its decision, the counters and the outbox rows are written with single "
+    "plain statements (`store/direct.py`), not through the ORM unit of work, which cost "
+    "more than the statements themselves; the lead is inserted with its outcome, so it is "
+    "never updated right after. Hot queries are built once, with expanding parameters.",
+    "- A new lead skips the SLA look-ups that only an existing lead can need (earlier "
+    "timers, earlier contact), and timer runners look read-only before taking SQLite's "
+    "writer lock, so intake no longer queues behind empty timer ticks.",
     "",
 ]
