@@ -7,7 +7,6 @@ rotation rows (sorted by key), then rep load rows (sorted by id), then the lead.
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import time
 from concurrent.futures import Future
@@ -294,10 +293,10 @@ def _submit(
     svc: Services, data: LeadIn, key: str | None, actor: str
 ) -> Future[tuple[dict[str, Any], bool]]:
     """Queue the lead for the next group commit (SQLite: one writer at a time anyway)."""
-    doc, external_id, now = lead_document(data), data.external_id, svc.clock.now()
-    # A batch may run twice (see group_commit): each run works on its own copy.
+    external_id, now = data.external_id, svc.clock.now()
+    # A batch may run twice (see group_commit): each run works on a document of its own.
     return group_commit.committer(svc.extras, svc.db).submit(
-        lambda s: _intake_in(s, svc, copy.deepcopy(doc), external_id, key, actor, now)
+        lambda s: _intake_in(s, svc, lead_document(data), external_id, key, actor, now)
     )
 
 
