@@ -88,7 +88,11 @@ class GroupCommitter:
                         return
                     size = min(self.max_batch, len(self._queue))
                     batch = [self._queue.popleft() for _ in range(size)]
-                self._execute(batch)
+                # A request cancelled while it waited (its client went away) is not run: it
+                # got no answer, so it stored nothing. The others can no longer be cancelled.
+                batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+                if batch:
+                    self._execute(batch)
         except BaseException:
             with self._cond:  # the next request starts a fresh writer
                 self._writing = False

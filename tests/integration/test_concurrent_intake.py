@@ -136,3 +136,35 @@ def test_a_failure_inside_a_shared_batch_reruns_the_others_without_a_trace(
     with svc.db.read() as s:
         loads = {row.rep_id: row.open_count for row in s.scalars(select(RepLoadRow))}
     assert loads == dict(owners)
+
+
+def test_a_request_cancelled_before_its_batch_runs_stores_nothing(svc: Services) -> None:
+    """An awaiting client that goes away before the writer reaches its request: the
+    request is skipped, and the writer goes on with the others."""
+    _setup(svc, reps=1)
+    committer = group_commit.GroupCommitter(svc.db)
+    started, release = threading.Event(), threading.Event()
+
+    def blocker(s: object) -> int:
+        started.set()
+        release.wait(10)
+        return 0
+
+    def store(i: int):  # type: ignore[no-untyped-def]
+        def run(s: object) -> int:
+            view, _ = routing._intake_in(
+                s, svc, {"email": f"x{i}@p.example"}, f"x-{i}", None, "test", svc.clock.now()
+            )
+            return int(view["id"])
+
+        return run
+
+    first = committer.submit(blocker)
+    assert started.wait(10)
+    gone = committer.submit(store(1))
+    kept = committer.submit(store(2))
+    assert gone.cancel()  # still queued: the writer is busy with the first request
+    release.set()
+    assert first.result(10) == 0 and kept.result(10) > 0
+    stored = {lead["external_id"] for lead in routing.list_leads(svc)["items"]}
+    assert stored == {"x-2"}
