@@ -28,7 +28,7 @@ from leadflow.notify.broker import broker
 from leadflow.notify.retry import after_failure
 from leadflow.services.context import Services
 from leadflow.services.due import nothing_due
-from leadflow.store.direct import insert_row
+from leadflow.store.direct import insert_values
 from leadflow.store.outbox_models import OutboxRow, WebhookEndpointRow
 
 log = logging.getLogger("leadflow.outbox")
@@ -59,11 +59,11 @@ def enqueue(
     rep_id: int | None = None,
     endpoint_id: int | None = None,
     target: str = "",
-) -> OutboxRow:
-    """Add one message to the caller's transaction."""
+) -> int:
+    """Add one message to the caller's transaction; its row id."""
     # Written now, not at the next flush: every lead queues messages, and a plain INSERT
     # costs a fraction of a unit-of-work pass.
-    row = insert_row(
+    row_id = insert_values(
         s,
         OutboxRow,
         message_id=str(uuid.uuid4()),
@@ -82,7 +82,7 @@ def enqueue(
     if channel == INAPP and not s.info.get("outbox_wakes_streams"):
         s.info["outbox_wakes_streams"] = True
         sa_event.listen(s, "after_commit", _wake_streams, once=True)
-    return row
+    return row_id
 
 
 def _wake_streams(s: Session) -> None:

@@ -24,18 +24,27 @@ R = TypeVar("R", bound=Base)
 
 def insert_row(s: Session, cls: type[R], **values: Any) -> R:
     """INSERT `values` into `cls`'s table now; the attached object, its key filled in."""
+    row, key = _insert(s, cls, values)
+    obj = cls(**row)
+    for column, value in zip(_primary_key(cls), key, strict=True):
+        setattr(obj, column, value)
+    make_transient_to_detached(obj)
+    s.add(obj)
+    return obj
+
+
+def insert_values(s: Session, cls: type[Base], **values: Any) -> Any:
+    """`insert_row` for a row nobody reads back in this transaction: no object, its key."""
+    return _insert(s, cls, values)[1][0]
+
+
+def _insert(s: Session, cls: type[Base], values: dict[str, Any]) -> tuple[dict[str, Any], Any]:
     stmt, defaults, generated = _statement(cls)
     row = {**defaults, **values}
     for key, make in generated.items():
         if key not in values:
             row[key] = make(None)  # SQLAlchemy wraps callables as f(context)
-    result = s.connection().execute(stmt, row)
-    obj = cls(**row)
-    for column, key in zip(_primary_key(cls), result.inserted_primary_key, strict=True):
-        setattr(obj, column, key)
-    make_transient_to_detached(obj)
-    s.add(obj)
-    return obj
+    return row, s.connection().execute(stmt, row).inserted_primary_key
 
 
 def update_row(s: Session, obj: Base, **values: Any) -> None:
