@@ -93,6 +93,14 @@ def _pending(table: Table) -> ColumnElement[bool] | None:
     return None
 
 
+def _undelivered(table: Table) -> ColumnElement[bool] | None:
+    """An outbox's backlog: by `status` when it has one, since in-app rows (`stored`,
+    read by the rep's stream) and `dead` ones never get a `sent_at` yet wait for no one."""
+    if "status" in table.c:
+        return table.c.status.in_(PENDING_STATUSES)
+    return _pending(table)
+
+
 @dataclass(frozen=True)
 class TimedTable:
     table: Table
@@ -168,7 +176,7 @@ class DatabaseState(Collector):
                 due.add_metric([timed.table.name], n)
                 late.add_metric([timed.table.name], _seconds_since(oldest, now))
             for table in outbox_tables(self.metadata):
-                pending = _pending(table)
+                pending = _undelivered(table)
                 q = select(func.count()).select_from(table)
                 if pending is not None:
                     q = q.where(pending)

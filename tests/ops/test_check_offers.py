@@ -199,3 +199,24 @@ def test_no_false_alarm_on_any_offer_history(
                 offers.decline(svc, o.id, o.rep_id, "no")
         report = check_database(svc, timer_grace=timedelta(days=1))
         assert report.ok, (action, report.violations)
+
+
+def test_gauges_see_pending_offers_and_only_undelivered_messages(
+    svc: Services, clock: FrozenClock, offered: dict[str, int]
+) -> None:
+    """Pending offers past `expires_at` are due timers on /metrics; the outbox backlog
+    counts messages waiting for delivery, not the reps' in-app rows (never `sent`)."""
+    from leadflow.observability import metrics
+
+    def gauges() -> dict[tuple[str, str], float]:
+        return {(x.name, x.labels.get("table", "")): x.value
+                for m in metrics.DatabaseState(svc).collect() for x in m.samples}
+
+    with svc.db.read() as s:
+        assert s.scalars(select(OutboxRow).where(OutboxRow.channel == "inapp")).first()
+    assert gauges()[("leadflow_outbox_backlog", "outbox")] == 0
+    assert gauges()[("leadflow_timers_due", "offers")] == 0
+    clock.advance(seconds=40)
+    due = gauges()
+    assert due[("leadflow_timers_due", "offers")] == 6  # two leads still on offer, 3 reps
+    assert due[("leadflow_timer_lateness_seconds", "offers")] == 10
