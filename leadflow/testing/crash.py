@@ -345,6 +345,10 @@ class CrashRun:
         started = time.monotonic()
         pg_done = False
         victims: list[processes.Process] = [*self.servers, *self.workers]
+        # The first kills take one of each kind (in a random order), so even a short run
+        # crashes an API process and a worker; after that, anyone at random.
+        first = [self.rng.choice(group) for group in (self.servers, self.workers) if group]
+        self.rng.shuffle(first)
         while not self._stop.wait(self.rng.uniform(*self.cfg.kill_every)):
             at = self.cfg.restart_postgres_at
             if self.pg and at is not None and not pg_done and time.monotonic() - started >= at:
@@ -352,7 +356,7 @@ class CrashRun:
                 pg_done = True
                 self.result.postgres_restarts += 1
                 continue
-            victim = self.rng.choice(victims)
+            victim = first.pop() if first else self.rng.choice(victims)
             victim.kill()
             self.result.kills["serve" if victim in self.servers else "worker"] += 1
             victim.start()  # not waiting for it: the next kill may hit it while it boots

@@ -4,6 +4,7 @@ harnesses route leads against."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -57,19 +58,28 @@ class Mix:
     emails: list[str]
 
 
-def mix_rulebook(offer_to: list[str], offer_timeout: str, offer_rounds: int) -> str:
-    """The base rulebook plus a rule feeding the pool and, if `offer_to` (e-mails), a
-    broadcast offer rule falling back to the `unassigned` queue; both ahead of the
-    country rules, so a lead's `source` decides whatever its country."""
-    rules = f"  - name: pool\n    when: {{source: {POOL}}}\n    queue: {{name: {POOL}}}\n"
+MIX_RULES = ("load-pool", "load-offer")
+
+
+def mix_rules(offer_to: list[str], offer_timeout: str, offer_rounds: int) -> list[dict[str, Any]]:
+    """A rule feeding the pool and, if `offer_to` (e-mails), a broadcast offer rule
+    falling back to the `unassigned` queue; both match on `source` only."""
+    rules: list[dict[str, Any]] = [
+        {"name": MIX_RULES[0], "when": {"source": POOL}, "queue": {"name": POOL}}
+    ]
     if offer_to:
-        rules += (
-            f"  - name: offer\n    when: {{source: {OFFERED}}}\n    offer:\n"
-            f"      reps: [{', '.join(offer_to)}]\n      mode: broadcast\n"
-            f"      timeout: {offer_timeout}\n      max_rounds: {offer_rounds}\n"
-            "      then: {queue: unassigned}\n"
-        )
-    return RULEBOOK.replace("rules:\n", "rules:\n" + rules, 1)
+        offer = {"reps": offer_to, "mode": "broadcast", "timeout": offer_timeout,
+                 "max_rounds": offer_rounds, "then": {"queue": "unassigned"}}
+        rules.append({"name": MIX_RULES[1], "when": {"source": OFFERED}, "offer": offer})
+    return rules
+
+
+def with_rules_first(document: dict[str, Any], rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deployment's active rulebook with `rules` ahead of its own (so a lead's
+    `source` decides, whatever else matches), replacing an earlier copy of them."""
+    names = {r["name"] for r in rules}
+    own = [r for r in document.get("rules") or [] if r.get("name") not in names]
+    return {**document, "rules": [*rules, *own]}
 
 
 def seed_mix_over_http(
@@ -82,10 +92,10 @@ def seed_mix_over_http(
     offer_rounds: int = 1,
     auto_assign_minutes: float | None = None,
 ) -> Mix | None:
-    """On top of `seed_over_http`: the pool queue (no hoarding cap; an `auto_assign` age
-    step if `auto_assign_minutes`), a rule feeding it, an offer rule (if `offers`) and rep
-    tokens for the first `pullers` reps. None when the deployment has no pull queues (the
-    harness then sends intake only)."""
+    """On top of the deployment's rulebook (`seed_over_http`'s, or a real one): the pool
+    queue (no hoarding cap; an `auto_assign` age step if `auto_assign_minutes`), a rule
+    feeding it, an offer rule (if `offers`) to the first `pullers` reps, and their tokens.
+    None when the deployment has no pull queues (the harness then sends intake only)."""
     h = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=url, headers=h, timeout=30) as c:
         policies: dict[str, object] = {"hoarding_cap": None}
@@ -99,9 +109,11 @@ def seed_mix_over_http(
         reps = c.get("/api/v1/reps").json()
         reps = (reps["items"] if isinstance(reps, dict) else reps)[:pullers]
         emails = [rep["email"] for rep in reps]
-        book = mix_rulebook(emails if offers else [], offer_timeout, offer_rounds)
-        c.put("/api/v1/rulebook", content=book,
-              headers={"Content-Type": "application/yaml"}).raise_for_status()
+        active = c.get("/api/v1/rulebook")
+        active.raise_for_status()
+        rules = mix_rules(emails if offers else [], offer_timeout, offer_rounds)
+        c.put("/api/v1/rulebook",
+              json=with_rules_first(active.json()["document"], rules)).raise_for_status()
         tokens = []
         for rep in reps:
             made = c.post("/api/v1/tokens", json={"role": "rep", "name": f"puller-{rep['id']}",

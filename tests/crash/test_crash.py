@@ -23,7 +23,7 @@ def _assert_nothing_lost(run: CrashRun) -> None:
     summary = result.summary()
     assert not result.problems, summary
     assert len(result.accepted) >= 20, summary  # the run really did something
-    assert sum(result.kills.values()) >= 2, summary  # and really crashed processes
+    assert result.kills["serve"] >= 1 and result.kills["worker"] >= 1, summary  # kill -9
     assert result.claims, summary  # reps claimed from the pool during the chaos
     assert result.accepts, summary  # and accepted offers made to them
     assert result.offers.get("expired", 0) >= 1, summary  # offer timers fell due and fired
