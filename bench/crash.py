@@ -2,9 +2,11 @@
 --workers 2 --clients 8 --restart-postgres-at 30`.
 
 Starts its own PostgreSQL server (durable commits) unless `--database-url` is given,
-runs real servers and workers under continuous intake, kills them with SIGKILL at
-random moments (and crashes PostgreSQL once if asked), then checks that nothing
-accepted was lost or doubled (see leadflow/testing/crash.py). Results go to
+runs real servers and workers under continuous intake, pool claims and offer accepts,
+kills them with SIGKILL at random moments (and crashes PostgreSQL once if asked), lets
+the workers drain, then checks that nothing accepted was lost or doubled, every offer
+has at most one winner, every due timer fired once and every outbox message reached the
+real webhook receiver / SMTP server (see leadflow/testing/crash.py). Results go to
 bench/results/crash-<time>.json; the exit code is 1 if any promise was broken.
 """
 
@@ -35,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="crash and restart PostgreSQL this many seconds in")
     p.add_argument("--database-url", default=None, help="use this (empty) database")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--accepters", type=int, default=2, help="threads of reps accepting offers")
+    p.add_argument("--offer-timeout", default="5s", help="the offer rule's timeout")
+    p.add_argument("--drain-timeout", type=float, default=120.0,
+                   help="seconds the workers get to finish what is due afterwards")
     args = p.parse_args(argv)
 
     server = None
@@ -52,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         servers=args.servers, workers=args.workers, clients=args.clients,
         duration=args.duration, kill_every=(args.kill_min, args.kill_max),
         restart_postgres_at=args.restart_postgres_at, seed=args.seed,
+        accepters=args.accepters, offer_timeout=args.offer_timeout,
+        drain_timeout=args.drain_timeout,
     )
     try:
         with tempfile.TemporaryDirectory(prefix="leadflow-crash-") as logs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+import threading
 from email.message import EmailMessage
 from typing import Any
 
@@ -45,10 +46,24 @@ def post_slack(url: str, text: str, message_id: str) -> None:
     _post(url, body, {"Content-Type": "application/json", signing.ID_HEADER: message_id})
 
 
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _http() -> httpx.Client:
+    """One client per process, made on first use (so after any fork) and reused: making
+    one (its TLS context) costs ~50 ms of CPU, more than a delivery; it also keeps
+    connections to a receiver alive between messages. httpx clients are thread-safe."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+        return _client
+
+
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
     try:
-        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-            response = client.post(url, content=body, headers=headers)
+        response = _http().post(url, content=body, headers=headers)
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{type(exc).__name__}: could not reach the receiver") from None
     if not 200 <= response.status_code < 300:

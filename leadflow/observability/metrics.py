@@ -61,7 +61,10 @@ RATE_LIMITED = Counter(
 )
 
 #: A pending row has the first of these columns NULL (or else a pending `status`).
-DONE_COLUMNS = ("fired_at", "done_at", "completed_at", "processed_at", "sent_at", "delivered_at")
+DONE_COLUMNS = (
+    "fired_at", "done_at", "completed_at", "processed_at", "sent_at", "delivered_at",
+    "resolved_at",  # sla_timers: met, breached or cancelled
+)
 PENDING_STATUSES = ("pending", "scheduled", "due", "queued", "retry")
 
 
@@ -90,6 +93,14 @@ def _pending(table: Table) -> ColumnElement[bool] | None:
     return None
 
 
+def _undelivered(table: Table) -> ColumnElement[bool] | None:
+    """An outbox's backlog: by `status` when it has one, since in-app rows (`stored`,
+    read by the rep's stream) and `dead` ones never get a `sent_at` yet wait for no one."""
+    if "status" in table.c:
+        return table.c.status.in_(PENDING_STATUSES)
+    return _pending(table)
+
+
 @dataclass(frozen=True)
 class TimedTable:
     table: Table
@@ -107,11 +118,13 @@ def _all_tables(metadata: MetaData | None) -> list[Table]:
 
 
 def timer_tables(metadata: MetaData | None = None) -> list[TimedTable]:
-    """Tables that hold durable timers: any table with a `due_at` column."""
+    """Tables that hold durable timers: any table with a `due_at` column, or naming its
+    due column in `info["timer_due"]` (offers: a pending offer's `expires_at`)."""
     found = []
     for table in _all_tables(metadata):
-        if "due_at" in table.c and "outbox" not in table.name:
-            found.append(TimedTable(table, table.c.due_at, _pending(table)))
+        column = table.info.get("timer_due") or ("due_at" if "due_at" in table.c else None)
+        if column and "outbox" not in table.name:
+            found.append(TimedTable(table, table.c[column], _pending(table)))
     return found
 
 
@@ -163,7 +176,7 @@ class DatabaseState(Collector):
                 due.add_metric([timed.table.name], n)
                 late.add_metric([timed.table.name], _seconds_since(oldest, now))
             for table in outbox_tables(self.metadata):
-                pending = _pending(table)
+                pending = _undelivered(table)
                 q = select(func.count()).select_from(table)
                 if pending is not None:
                     q = q.where(pending)

@@ -7,7 +7,9 @@ never exist, whatever crashed or raced.
 - a capacity cap exceeded (open, per day, per week);
 - a lead with no decision, routed twice, or whose `decision_id` is not one of its own;
 - timers: pending rows of a timer table pointing at no lead, or due and still not fired
-  after a grace period (the worker is down or stuck).
+  after a grace period (the worker is down or stuck; pending offers are timers too);
+- outbox: a message still `pending` a grace period after its next attempt was due
+  (nobody is delivering it: it would be lost in effect).
 
 Features add their own checks: a services module that defines
 `check_invariants(s, now) -> Iterable[Violation]` is run too (claims, offers, outbox…).
@@ -90,6 +92,7 @@ def check_database(
             caps,
             decisions_present,
             lambda s, now: timers(s, now, timer_grace, metadata),
+            lambda s, now: outbox_overdue(s, now, timer_grace, metadata),
             *feature_checks(),
         ]
         for run in checks:
@@ -248,6 +251,29 @@ def timers(
                 "timer not fired",
                 f"{table.name} {row_id}",
                 f"due at {due.isoformat()} and still pending after {grace}",
+            )
+
+
+def outbox_overdue(
+    s: Session, now: datetime, grace: timedelta, metadata: MetaData | None = None
+) -> Iterator[Violation]:
+    """A `pending` message whose next attempt was due longer than `grace` ago: no worker
+    is delivering (a retry waits for its `next_attempt_at`, a claimed one for its lease,
+    so neither is flagged early)."""
+    from leadflow.observability.metrics import outbox_tables
+
+    for table in outbox_tables(metadata):
+        if not {"status", "next_attempt_at", "attempts"} <= set(table.c.keys()):
+            continue
+        pk = next(iter(table.primary_key.columns))
+        q = select(pk, table.c.next_attempt_at, table.c.attempts).where(
+            table.c.status == "pending", table.c.next_attempt_at < now - grace
+        )
+        for row_id, due, attempts in s.execute(q.order_by(pk)):
+            yield Violation(
+                "outbox stuck",
+                f"{table.name} {row_id}",
+                f"pending since {due.isoformat()} ({attempts} attempt(s)), over {grace} late",
             )
 
 

@@ -51,4 +51,6 @@ class OfferRow(Base):
     __table_args__ = (
         Index("ix_offers_due", "status", "expires_at"),
         Index("ix_offers_rep_status", "rep_id", "status"),
+        # A pending offer is a timer: `leadflow check` and /metrics watch its lateness.
+        {"info": {"timer_due": "expires_at"}},
     )

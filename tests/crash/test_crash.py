@@ -1,6 +1,8 @@
 """Crash tests at a small scale: real server and worker processes on PostgreSQL, under
-continuous intake with idempotency keys, killed with SIGKILL at random moments; and a run
-where the PostgreSQL server itself crashes. Nothing accepted may be lost or doubled."""
+continuous intake with idempotency keys, pool claims and offer accepts, killed with
+SIGKILL at random moments; and a run where the PostgreSQL server itself crashes. Nothing
+accepted may be lost or doubled: no lead or offer with two winners, every due timer
+fired once, every outbox message delivered to a real webhook receiver and SMTP server."""
 
 from __future__ import annotations
 
@@ -21,9 +23,17 @@ def _assert_nothing_lost(run: CrashRun) -> None:
     summary = result.summary()
     assert not result.problems, summary
     assert len(result.accepted) >= 20, summary  # the run really did something
-    assert sum(result.kills.values()) >= 2, summary  # and really crashed processes
+    assert result.kills["serve"] >= 1 and result.kills["worker"] >= 1, summary  # kill -9
     assert result.claims, summary  # reps claimed from the pool during the chaos
+    assert result.accepts, summary  # and accepted offers made to them
+    assert result.offers.get("expired", 0) >= 1, summary  # offer timers fell due and fired
+    outbox = result.outbox
+    assert set(outbox["by_status"]) == {"sent"}, summary  # all delivered after the drain
+    received = outbox["received_webhooks"] + outbox["received_emails"]
+    assert received >= outbox["messages"] > 0, summary  # at least once each
+    assert outbox["received_emails"] >= 1, summary
     assert "OK: no violation" in result.check_output
+    print(summary)  # shown with -s: what the run did
 
 
 def test_kill_9_servers_and_workers(pg_url: str, tmp_path: Path) -> None:
