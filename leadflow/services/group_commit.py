@@ -23,13 +23,16 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from leadflow.services import txcache
 from leadflow.store.db import Database
 
 T = TypeVar("T")
@@ -57,6 +60,11 @@ class GroupCommitter:
         self._cond = threading.Condition()
         self._queue: deque[_Job[Any]] = deque()
         self._writing = False
+        # The writer thread's own connection and session (SQLite), and the last
+        # `data_version` seen on it: see `_transaction`.
+        self._connection: Connection | None = None
+        self._session: Session | None = None
+        self._data_version: Any = None
         self.batches = 0  # observability: batches committed, and their total size
         self.jobs = 0
 
@@ -85,6 +93,7 @@ class GroupCommitter:
                         self._cond.wait(IDLE_SECONDS)
                     if not self._queue:
                         self._writing = False
+                        self._close()
                         return
                     size = min(self.max_batch, len(self._queue))
                     batch = [self._queue.popleft() for _ in range(size)]
@@ -96,7 +105,42 @@ class GroupCommitter:
         except BaseException:
             with self._cond:  # the next request starts a fresh writer
                 self._writing = False
+            self._close()
             raise
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A write transaction on the writer's own SQLite connection and session.
+
+        Both outlive the transaction, and so does what the session has read (the `meta`
+        counters, load and rotation rows: `txcache`), as long as no other connection has
+        committed since: SQLite's `data_version` says so, checked once the writer lock is
+        held, so nothing can change between the check and the commit. If anything did
+        change, every kept value is dropped and read again. PostgreSQL (tests) gets a
+        fresh session every time."""
+        if not self.db.is_sqlite:
+            with self.db.write() as s:
+                yield s
+            return
+        if self._session is None:
+            self._connection = self.db.engine.connect()
+            self._session = Session(bind=self._connection, expire_on_commit=False)
+        s = self._session
+        with s.begin():
+            version = s.connection().exec_driver_sql("PRAGMA data_version").scalar()
+            if version != self._data_version:
+                s.expire_all()
+                txcache.clear(s)
+                self._data_version = version
+            yield s
+
+    def _close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()
+        self._session = self._connection = None
+        self._data_version = None
 
     def _execute(self, batch: list[_Job[Any]]) -> None:
         try:
@@ -118,7 +162,7 @@ class GroupCommitter:
     def _run_together(self, batch: list[_Job[Any]]) -> bool:
         """True when every job succeeded and the commit took place."""
         try:
-            with self.db.write() as s:
+            with self._transaction() as s:
                 for job in batch:
                     job.value = job.context.run(job.work, s)
         except Exception:
@@ -129,7 +173,7 @@ class GroupCommitter:
 
     def _run_isolated(self, batch: list[_Job[Any]]) -> None:
         try:
-            with self.db.write() as s:
+            with self._transaction() as s:
                 for job in batch:
                     try:
                         if len(batch) == 1:

@@ -6,7 +6,8 @@ leads in one transaction. Inside one transaction those reads cannot change excep
 transaction's own writes, so they are kept in `Session.info` (a session is one
 transaction here: `Database.write()`), dropped by the writer that changes them (`forget`)
 and dropped on any rollback, savepoints included, so a value never outlives the state it
-was read from.
+was read from. The SQLite group commit keeps one session across its transactions and
+calls `clear` when another connection has written in between (see `group_commit`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def forget(s: Session, name: str) -> None:
     store = s.info.get(_KEY)
     if store:
         store.pop(name, None)
+
+
+def clear(s: Session) -> None:
+    """Forget everything (another connection changed the database)."""
+    s.info.pop(_KEY, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -8,9 +8,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from leadflow.schemas import LeadIn, RepIn, TeamIn
+from leadflow.schemas import CapacityIn, LeadIn, RepIn, TeamIn
 from leadflow.services import group_commit, org, routing, rulebooks
 from leadflow.services.context import Services
 from leadflow.store.models import RepLoadRow
@@ -168,3 +168,30 @@ def test_a_request_cancelled_before_its_batch_runs_stores_nothing(svc: Services)
     assert first.result(10) == 0 and kept.result(10) > 0
     stored = {lead["external_id"] for lead in routing.list_leads(svc)["items"]}
     assert stored == {"x-2"}
+
+
+def test_the_writer_sees_what_another_connection_changed_between_batches(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SQLite writer keeps its session and what it read across batches; a change
+    committed elsewhere in between (a lead closed by another process frees capacity) is
+    seen by the next batch all the same."""
+    if not svc.db.is_sqlite:
+        pytest.skip("the writer's kept session is SQLite's")
+    monkeypatch.setattr(group_commit, "IDLE_SECONDS", 30.0)  # the writer stays up
+    org.create_team(svc, TeamIn(name="sales"))
+    rep = org.create_rep(
+        svc, RepIn(name="Solo", email="solo@x.example", teams=["sales"],
+                   capacity=CapacityIn(max_open=1))
+    )["id"]  # fmt: skip
+    rulebooks.save(svc, RULEBOOK)
+    first, _ = routing.intake(svc, LeadIn(external_id="w-1"))
+    full, _ = routing.intake(svc, LeadIn(external_id="w-2"))
+    writer = group_commit.committer(svc.extras, svc.db)
+    kept = writer._session
+    assert (first["owner_rep_id"], full["owner_rep_id"], full["queue"]) == (rep, None, "unassigned")
+    with svc.db.write() as s:  # another connection: the first lead was closed
+        s.execute(update(RepLoadRow).where(RepLoadRow.rep_id == rep).values(open_count=0))
+    freed, _ = routing.intake(svc, LeadIn(external_id="w-3"))
+    assert writer._session is kept  # same session: the kept rows were refreshed, not lost
+    assert freed["owner_rep_id"] == rep
