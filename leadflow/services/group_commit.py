@@ -65,6 +65,8 @@ class GroupCommitter:
         self._connection: Connection | None = None
         self._session: Session | None = None
         self._data_version: Any = None
+        self._stopping = False
+        db.on_dispose(self.stop)
         self.batches = 0  # observability: batches committed, and their total size
         self.jobs = 0
 
@@ -73,6 +75,7 @@ class GroupCommitter:
         job: _Job[T] = _Job(work)
         with self._cond:
             self._queue.append(job)
+            self._stopping = False
             if self._writing:
                 self._cond.notify()
             else:
@@ -89,11 +92,12 @@ class GroupCommitter:
         try:
             while True:
                 with self._cond:
-                    if not self._queue:
+                    if not self._queue and not self._stopping:
                         self._cond.wait(IDLE_SECONDS)
                     if not self._queue:
-                        self._writing = False
                         self._close()
+                        self._writing = False
+                        self._cond.notify_all()
                         return
                     size = min(self.max_batch, len(self._queue))
                     batch = [self._queue.popleft() for _ in range(size)]
@@ -103,10 +107,19 @@ class GroupCommitter:
                 if batch:
                     self._execute(batch)
         except BaseException:
+            self._close()
             with self._cond:  # the next request starts a fresh writer
                 self._writing = False
-            self._close()
+                self._cond.notify_all()
             raise
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the writer finish what is queued, give its connection back and end
+        (called when the database is disposed). A later request starts it again."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: not self._writing, timeout)
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

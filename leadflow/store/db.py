@@ -7,7 +7,7 @@ failing halfway. PostgreSQL: the same code; row locks (`FOR UPDATE`) order write
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ class Database:
         self.url = url
         self.engine = _make_engine(url, echo)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._releases: list[Callable[[], None]] = []
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(
             self.engine.execution_options(leadflow_readonly=True), expire_on_commit=False
@@ -78,7 +79,14 @@ class Database:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def on_dispose(self, release: Callable[[], None]) -> None:
+        """Call `release` first when this database is disposed (a holder of a long-lived
+        connection, such as the group commit's writer, gives it back)."""
+        self._releases.append(release)
+
     def dispose(self) -> None:
+        for release in self._releases:
+            release()
         self.engine.dispose()
 
 
