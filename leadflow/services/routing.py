@@ -93,7 +93,10 @@ _LEAD_BY_EXTERNAL_ID = select(LeadRow.id).where(LeadRow.external_id == bindparam
 _LEAD_BY_KEY = select(LeadRow.id).where(LeadRow.idempotency_key == bindparam("v")).limit(1)
 
 
+@functools.lru_cache(maxsize=256)
 def _period_keys(tz: str | None, now: datetime) -> tuple[str, str]:
+    """(local day, ISO week) keys of the counters; one decision asks for every rep of a
+    pool at the same instant, mostly in a few time zones."""
     local = local_time(tz, now)
     year, week, _ = local.isocalendar()
     return local.date().isoformat(), f"{year}-W{week:02d}"
