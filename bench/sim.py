@@ -102,7 +102,16 @@ def scale(
         return sum(1 for _ in generate_leads(n, seed=11))
 
     def simulate() -> int:
-        sim = Simulation(org, book, reps, config=SimConfig(), seed=1, trace=trace)
+        sim = Simulation(
+            org,
+            book,
+            reps,
+            config=SimConfig(),
+            seed=1,
+            trace=trace,
+            queues=world.queues,
+            tiers=world.tiers,
+        )
         return sim.run(generate_leads(n, seed=11)).leads
 
     gen_s, _ = median_time(generate_only, repeat)
