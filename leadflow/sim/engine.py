@@ -320,7 +320,9 @@ class Simulation(PullDesk, OfferDesk):
         if org is None:
             reps = {k: v for k, v in self.org.reps.items() if k != previous}
             org = self.without[previous] = IndexedOrg(replace(self.org.base, reps=reps))
-        self._place(track, self._route(track, org))
+        result = self._route(track, org)
+        self.rec.outcome(result.outcome.kind)  # a decision like any other
+        self._place(track, result)
 
     def _finish(self, track: Track, at: float) -> None:
         self.live.pop(track.seq, None)

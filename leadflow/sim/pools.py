@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -211,8 +211,9 @@ class PullDesk:
         by_score = q.by_priority or (wants_best and sees_score and not fifo)
         floor = b.min_claim_score if sees_score else 0.0  # nobody refuses what they cannot see
         scan = 1 if pool.simple and (fifo or not floor) else SCAN
-        recent = self.recent.get((rid, pool.name), ())
-        for t in pool.ordered(by_score, scan):
+        recent = list(self.recent.get((rid, pool.name), ()))
+        refused = False
+        for t in self._candidates(pool, by_score, scan):
             if not in_rep_view(q, tier, t.ctx):
                 continue
             score = t.lead.score
@@ -220,10 +221,12 @@ class PullDesk:
                 if fifo or by_score:
                     return None  # the rest is colder still (or not the next lead)
                 continue
-            refusal = diversity_refusal(q.policy.diversity, list(recent), score)
+            refusal = diversity_refusal(q.policy.diversity, recent, score)
             if refusal:
-                self.rec.refused(refusal)
-                continue  # as claim-next does: the next lead that keeps the mix
+                if not refused:  # one refusal per attempt, then the next lead that fits
+                    self.rec.refused(refusal)
+                    refused = True
+                continue
             return t
         if scan == 1 and floor and not by_score and sees_score and not fifo:
             # The oldest is too cold for this rep: the best might not be.
@@ -231,6 +234,15 @@ class PullDesk:
             if best and (best[0].lead.score or 0.0) >= floor:
                 return best[0]
         return None
+
+    @staticmethod
+    def _candidates(pool: Pool, by_score: bool, scan: int) -> Iterator[Track]:
+        """The first `scan` leads in order, then (filters or policies skipping them all)
+        the rest of the queue, as claim-next goes on batch after batch."""
+        first = pool.ordered(by_score, scan)
+        yield from first
+        if scan > 1 and pool.size > len(first):
+            yield from pool.ordered(by_score, pool.size)[len(first) :]
 
     def _take_claim(self, track: Track, pool: Pool, rid: int) -> None:
         pool.size -= 1
