@@ -73,6 +73,7 @@ class Pool:
         self.scored: list[tuple[int, float, float, int, int, Track]] = []
         self.size = 0
         self.simple = queue.average_filter is None and queue.policy.diversity is None
+        self.views: dict[int, tuple[Tier, bool, bool]] = {}
 
     def push(self, t: Track) -> None:
         t.qver += 1
@@ -204,14 +205,11 @@ class PullDesk:
     def _choose(self, pool: Pool, rid: int, b: RepBehaviour, wants_best: bool) -> Track | None:
         """The lead this rep claims from this pool, as the production rules let them."""
         q = pool.queue
-        tier = self.tiers.get(rid, Tier.AVERAGE)
-        view = rep_view(q, tier)
-        sees_score = view is View.FULL or (view is View.PREVIEW and "score" in q.preview_fields)
-        fifo = claim_by_id_refusal(q) is not None  # the next lead only
+        tier, sees_score, fifo = pool.views.get(rid) or self._view(pool, rid)
         by_score = q.by_priority or (wants_best and sees_score and not fifo)
         floor = b.min_claim_score if sees_score else 0.0  # nobody refuses what they cannot see
         scan = 1 if pool.simple and (fifo or not floor) else SCAN
-        recent = list(self.recent.get((rid, pool.name), ()))
+        recent = list(self.recent.get((rid, pool.name), ())) if not pool.simple else []
         refused = False
         for t in self._candidates(pool, by_score, scan):
             if not in_rep_view(q, tier, t.ctx):
@@ -243,6 +241,16 @@ class PullDesk:
         yield from first
         if scan > 1 and pool.size > len(first):
             yield from pool.ordered(by_score, pool.size)[len(first) :]
+
+    def _view(self, pool: Pool, rid: int) -> tuple[Tier, bool, bool]:
+        """(tier, sees the score?, next lead only?) — static for a run: asked once."""
+        q = pool.queue
+        tier = self.tiers.get(rid, Tier.AVERAGE)
+        view = rep_view(q, tier)
+        sees_score = view is View.FULL or (view is View.PREVIEW and "score" in q.preview_fields)
+        fifo = claim_by_id_refusal(q) is not None
+        pool.views[rid] = (tier, sees_score, fifo)
+        return pool.views[rid]
 
     def _take_claim(self, track: Track, pool: Pool, rid: int) -> None:
         pool.size -= 1
