@@ -44,7 +44,7 @@ from leadflow.sim.track import Track
 
 ANSWER, EXPIRE = "offer_answer", "offer_expire"
 WEIGHT_KEYS = frozenset(f.name for f in fields(Weights))
-RECENT_ANSWERS = 50  # response times kept per rep for the speed signal
+RECENT_ANSWERS = 200  # response times kept per rep (`offer_scoring.MAX_RESPONSES`)
 
 
 def weights_of(action: Offer) -> Weights:
@@ -156,9 +156,7 @@ class OfferDesk:
         if accepts and skip_reason(rep, self.loads[rid], ANYONE, self._dt()) not in CAPACITY:
             st.accepted += 1
             c.closed = True
-            for other in c.pending:  # withdrawn: taken by another rep
-                self._stats(other).offered += 1
-            c.pending.clear()
+            c.pending.clear()  # withdrawn: not an answer, so not in anyone's statistics
             self.rec.offer(c.asked, True)
             self._assign(c.track, rid, pushed=False)
             return
