@@ -130,6 +130,7 @@ class Simulation(PullDesk, OfferDesk):
         }
         self.live: dict[int, Track] = {}
         self.next_reset = -INF
+        self.next_trim = -INF
         self.without: dict[int, Org] = {}
         self.rec = Recorder(org, self.config.sla_minutes * 60)
         self.now = 0.0
@@ -198,6 +199,8 @@ class Simulation(PullDesk, OfferDesk):
     def _arrive(self, lead: SimLead, n: int) -> None:
         if self.now >= self.next_reset:
             self._reset_periods()
+        if self.now >= self.next_trim:
+            self._trim_absences()
         doc = lead.document()
         ctx = lead_context(doc, self.org, match_account(doc, self.accounts, self.free_mail))
         track = Track(lead, n, ctx)
@@ -247,6 +250,23 @@ class Simulation(PullDesk, OfferDesk):
                 self.loads[rid] = c.load()
             nearest = min(nearest, c.reset_at)
         self.next_reset = nearest
+
+    def _trim_absences(self) -> None:
+        """Drop the absences that have ended, as `services.org.load_org` only loads those
+        ending after now: the same decisions, without re-checking a rep's past holidays
+        on every lead (a long run generates several per rep)."""
+        now = self._dt()
+        reps = dict(self.org.reps)
+        changed = False
+        for rid, rep in reps.items():
+            if any(a.end <= now for a in rep.absences):
+                reps[rid] = replace(rep, absences=tuple(a for a in rep.absences if a.end > now))
+                changed = True
+        if changed:
+            self.org = IndexedOrg(replace(self.org.base, reps=reps))
+            self.without.clear()
+        ends = [a.end.timestamp() for r in reps.values() for a in r.absences]
+        self.next_trim = min(ends, default=INF)
 
     def _take(self, rid: int) -> None:
         c = self.counters[rid]

@@ -22,15 +22,18 @@ from leadflow.sim.engine import SimConfig, Simulation
 from leadflow.sim.leads import SimLead
 from leadflow.sim.pools import Pool
 from leadflow.sim.track import Track
-from leadflow.sim.world import World, behaviours, load_world
+from leadflow.sim.world import World, behaviours, load_world, with_absences
 from tests.unit.sim.conftest import org_text
 
 T0 = 1_772_445_600.0  # 2026-03-02 10:00 UTC, a Monday
 QUIET = {"meetings_per_day": 0, "response_sigma": 0.3}
 
 
-def _world(defaults: dict[str, Any], n_reps: int = 4, **extra: Any) -> World:
-    doc = yaml.safe_load(org_text(n_reps, simulation={"defaults": {**QUIET, **defaults}}))
+def _world(
+    defaults: dict[str, Any], n_reps: int = 4, vacations: float = 0.0, **extra: Any
+) -> World:
+    simulation = {"defaults": {**QUIET, **defaults}, "vacation_probability": vacations}
+    doc = yaml.safe_load(org_text(n_reps, simulation=simulation))
     doc.update(extra)
     return load_world(yaml.safe_dump(doc))
 
@@ -271,3 +274,37 @@ class TestPull:
         assert rec.lease_returns > 0
         # Every claim ended in a return to the queue, or with the lead owned at the end.
         assert len(sim.claims) == rec.lease_returns + sum(rec.rep_count.values())
+
+
+# ---------------------------------------------------------------- speed without change
+
+
+class _KeepsPastAbsences(Simulation):
+    def _trim_absences(self) -> None:
+        self.next_trim = float("inf")
+
+
+def test_dropping_ended_absences_changes_no_decision() -> None:
+    """The simulator drops absences once over (as `load_org` loads only those ending
+    after now); every routing decision and every number stays the same."""
+    world = _world({"claims_per_hour": 2}, n_reps=6, vacations=0.9)
+    org = with_absences(world, T0, 60, 3)
+    assert sum(len(r.absences) for r in org.reps.values()) >= 2
+    book = world.compile(
+        yaml.safe_dump(
+            {
+                "rules": [{"name": "hot", "when": {"score": {"gte": 60}}, "queue": "sales"}],
+                "fallback": {"assign": {"team": "sales", "method": "round_robin"}},
+            }
+        )
+    )
+    runs, sims = [], []
+    for cls in (Simulation, _KeepsPastAbsences):
+        journal: list[tuple[str, str, int | None]] = []
+        sim = cls(org, book, behaviours(world, 1, {}), seed=1, journal=journal)
+        sims.append(sim)
+        runs.append((journal, sim.run(_leads(3000, gap_s=1500, scores=(80.0, 20.0))).summary()))
+    assert runs[0] == runs[1]
+    left = [sum(len(r.absences) for r in sim.org.reps.values()) for sim in sims]
+    assert left[0] < left[1]  # absences were dropped along the way
+    assert len({rep for _, kind, rep in runs[0][0] if kind == "assigned"}) == 6
