@@ -126,13 +126,21 @@ def route(
     explanations, which cost more than the decision itself on large pools."""
     steps: list[dict[str, Any]] = []
     for rule in rulebook.rules:
-        step: dict[str, Any] = {"rule": rule.name, "action": rule.action.kind}
+        if not trace:  # the same tests, without recording them
+            if _applies(rule, lead, now):
+                step: dict[str, Any] = {}
+                outcome, updates = _act(
+                    rule.name, rule.action, lead, org, loads, states, now, step, trace
+                )
+                if outcome is not None:
+                    return RoutingResult(outcome, _trace(steps, outcome, rulebook, trace), updates)
+            continue
+        step = {"rule": rule.name, "action": rule.action.kind}
         steps.append(step)
         if rule.window is not None and not rule.window.is_open(now):
             step.update(matched=False, result="outside the rule's active window")
             continue
-        if trace:
-            step["conditions"] = explain(rule.when, lead)
+        step["conditions"] = explain(rule.when, lead)
         if not rule.when.evaluate(lead):
             step.update(matched=False, result="conditions not met")
             continue

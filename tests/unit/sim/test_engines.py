@@ -308,3 +308,30 @@ def test_dropping_ended_absences_changes_no_decision() -> None:
     left = [sum(len(r.absences) for r in sim.org.reps.values()) for sim in sims]
     assert left[0] < left[1]  # absences were dropped along the way
     assert len({rep for _, kind, rep in runs[0][0] if kind == "assigned"}) == 6
+
+
+def test_untraced_routing_decides_exactly_as_traced_routing() -> None:
+    """`route(trace=False)` (the simulator's) skips the explanations only: on the same
+    leads, loads and rotations it gives the same outcome and the same new rotations."""
+    from datetime import UTC, datetime
+
+    from bench.sim import rulebooks
+    from leadflow.domain.matching import lead_context
+    from leadflow.domain.model import RepLoad
+    from leadflow.domain.routing import route
+    from leadflow.sim.history import generate_leads, generate_org
+
+    raw = generate_org(20, seed=3)
+    world = load_world(yaml.safe_dump(raw))
+    org = with_absences(world, T0, 30, 3)
+    loads = {rid: RepLoad(open=rid % 4, today=rid % 3) for rid in org.reps}
+    for text in rulebooks(raw).values():
+        book = world.compile(text)
+        states: dict[str, dict[str, int]] = {}
+        for lead in generate_leads(400, seed=5):
+            ctx = lead_context(lead.document(), org, {"matched": False})
+            now = datetime.fromtimestamp(lead.created, UTC)
+            quiet = route(book, ctx, org, loads, states, now, trace=False)
+            full = route(book, ctx, org, loads, states, now, trace=True)
+            assert (quiet.outcome, quiet.state_updates) == (full.outcome, full.state_updates)
+            states.update(full.state_updates)
