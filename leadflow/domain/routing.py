@@ -38,6 +38,8 @@ UNASSIGNED_QUEUE = "unassigned"
 """Where a lead goes when even the fallback finds nobody: visible, never lost."""
 
 FALLBACK = "fallback"
+_IDLE = RepLoad()
+_ANYONE = Requirements()
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,6 +345,8 @@ def _requirements(action: Assign, lead: LeadData) -> tuple[Requirements, str]:
     language = None
     if action.match_language:
         language = lead.get("language") or None
+    if not (action.skills or language or territory):
+        return _ANYONE, ""  # shared: a frozen value, built once rather than per decision
     return Requirements(action.skills, language, territory), ""
 
 
@@ -369,7 +373,7 @@ def _screen(
     step: dict[str, Any],
     trace: bool = True,
 ) -> list[Rep]:
-    idle = RepLoad()
+    idle = _IDLE
     if not trace:
         return [r for r in pool if skip_reason(r, loads.get(r.id, idle), req, now) is None]
     candidates = []

@@ -10,6 +10,7 @@ this week on assignment (in the rep's timezone), -1 open when the lead closes.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import random
@@ -145,6 +146,19 @@ class Simulation(PullDesk, OfferDesk):
     def run(
         self, leads: Iterable[SimLead], progress: Callable[[int], None] | None = None
     ) -> Recorder:
+        # No cyclic garbage collection during the run: the simulation keeps hundreds of
+        # thousands of live objects (pending leads, events) that every full collection
+        # would walk again, and frees what it drops by reference counting (the few
+        # cycles left wait for the end). 5-10 % of a million-lead run.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run(leads, progress)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self, leads: Iterable[SimLead], progress: Callable[[int], None] | None) -> Recorder:
         last = None
         for n, lead in enumerate(leads):
             if self.start is None:
