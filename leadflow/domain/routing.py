@@ -40,6 +40,9 @@ UNASSIGNED_QUEUE = "unassigned"
 FALLBACK = "fallback"
 _IDLE = RepLoad()
 _ANYONE = Requirements()
+# Module names, not `Method.X`: an enum class attribute costs ~65 ns on Python 3.11.
+_OWNER, _ROUND_ROBIN = Method.ACCOUNT_OWNER, Method.ROUND_ROBIN
+_WEIGHTED, _LOAD_BALANCED = Method.WEIGHTED, Method.LOAD_BALANCED
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +292,7 @@ def _assign(
     trace: bool = True,
 ) -> tuple[Outcome | None, dict[str, dict[str, int]]]:
     step["method"] = str(action.method)
-    if action.method is Method.ACCOUNT_OWNER:
+    if action.method is _OWNER:
         return _account_owner(rule_name, action, lead, org, loads, now, step)
 
     req, missing = _requirements(action, lead)
@@ -318,16 +321,16 @@ def _choose(
     state: RotationState,
     org: Org,
 ) -> Choice:
-    if action.method is Method.ROUND_ROBIN:
+    if action.method is _ROUND_ROBIN:
         return round_robin(eligible, state)
-    if action.method is Method.WEIGHTED:
+    if action.method is _WEIGHTED:
         overrides = {}
         for email, w in action.weights.items():
             rep = org.rep_by_email(email)
             if rep is not None:
                 overrides[rep.id] = w
         return weighted(eligible, state, overrides)
-    if action.method is Method.LOAD_BALANCED:
+    if action.method is _LOAD_BALANCED:
         return load_balanced(eligible, loads)
     # direct: the pool is the one named rep
     return Choice(eligible[0], {}, "named rep")
@@ -351,7 +354,7 @@ def _requirements(action: Assign, lead: LeadData) -> tuple[Requirements, str]:
 
 
 def _pool(action: Assign, lead: LeadData, org: Org) -> list[Rep]:
-    if action.method is Method.ACCOUNT_OWNER:
+    if action.method is _OWNER:
         owner_id = (lead.get("account") or {}).get("owner_rep_id")
         rep = org.reps.get(owner_id) if owner_id is not None else None
         pool = [rep] if rep else []
