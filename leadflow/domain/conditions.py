@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 MAX_MATCH_INPUT = 1000
@@ -19,8 +20,18 @@ _MISSING = object()
 
 def resolve(data: Mapping[str, Any], path: str) -> Any:
     """Follow a dotted path (`company.country`) into nested mappings; missing → sentinel."""
+    return _resolve_parts(data, _parts(path))
+
+
+@lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str, ...]:
+    # Rules read the same few paths for every lead: split each once.
+    return tuple(path.split("."))
+
+
+def _resolve_parts(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
     current: Any = data
-    for part in path.split("."):
+    for part in parts:
         if isinstance(current, Mapping) and part in current:
             current = current[part]
         else:

@@ -123,6 +123,8 @@ def match_account(
 
     `by_domain` needs only the candidate domains (the service loads just those rows).
     """
+    if not by_domain:  # no candidate account loaded (the common case): nothing to match
+        return {"matched": False}
     candidates = [p for d in lead_domains(lead, free_mail) for p in parent_domains(d)]
     matched_on = next((c for c in candidates if c in by_domain), None)
     if matched_on is None:

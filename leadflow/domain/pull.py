@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from leadflow.domain.conditions import Condition
+from leadflow.domain.model import Org
+from leadflow.domain.rulebook import Assign, Method
 
 
 class Mode(StrEnum):
@@ -219,6 +221,15 @@ def skip_refusal(limit: int | None, viewed_since_claim: int, already_viewed: boo
 def due_steps(policy: Policy, created_at: datetime) -> list[tuple[int, datetime]]:
     """(step index, due time) of each age step; age counts from the lead's arrival."""
     return [(i, created_at + step.after) for i, step in enumerate(policy.steps)]
+
+
+def auto_assign_action(queue: Queue, org: Org) -> Assign:
+    """What an `auto_assign` step routes with: round robin among the queue's reps (its
+    team, its list of reps, or every rep of the org for an open queue)."""
+    if queue.team:
+        return Assign(Method.ROUND_ROBIN, team=queue.team)
+    emails = queue.reps or frozenset(r.email.lower() for r in org.reps.values())
+    return Assign(Method.ROUND_ROBIN, reps=tuple(sorted(emails)))
 
 
 def next_day_start(now: datetime) -> datetime:

@@ -30,9 +30,10 @@ def round_robin(eligible: Sequence[Rep], state: RotationState) -> Choice:
     becomes eligible again. Adding or removing a rep resets nobody's turn.
     """
     seq = state.get("_seq", 0) + 1
-    # Positions from enumerate, not `eligible.index(r)`: that compared whole Rep values,
-    # quadratic in the pool size.
-    _, chosen = min(enumerate(eligible), key=lambda p: (state.get(str(p[1].id), 0), p[0]))
+    # The first position holding the oldest turn: `list.index` of the minimum over plain
+    # ints (no per-rep key tuples; never `eligible.index(rep)`, which compares Rep values).
+    turns = [state.get(str(r.id), 0) for r in eligible]
+    chosen = eligible[turns.index(min(turns))]
     new_state = dict(state)
     new_state["_seq"] = seq
     new_state[str(chosen.id)] = seq

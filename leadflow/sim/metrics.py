@@ -40,7 +40,14 @@ class Recorder:
         self.offers = 0
         self.offers_accepted = 0
         self.offer_asks = 0
+        self.claim_refusals: Counter[str] = Counter()  # production wording -> times
+        self.lease_returns = 0
+        self.escalations = 0
+        self.auto_assigned = 0
         self.end = 0.0
+
+    def refused(self, reason: str) -> None:
+        self.claim_refusals[reason] += 1
 
     def outcome(self, kind: str) -> None:
         self.outcomes[kind] += 1
@@ -111,9 +118,23 @@ class Recorder:
                 "accepted": self.offers_accepted,
                 "mean_reps_asked": round(self.offer_asks / self.offers, 2) if self.offers else 0,
             },
+            "pull": {
+                "claim_refusals": _by_policy(self.claim_refusals),
+                "lease_returns": self.lease_returns,
+                "escalations": self.escalations,
+                "auto_assigned": self.auto_assigned,
+            },
             "expected_conversions": round(self.conversions, 2),
             "expected_revenue": round(self.revenue, 2),
         }
+
+
+def _by_policy(reasons: Counter[str]) -> dict[str, int]:
+    """Refusals per policy: the text before the first colon ("hoarding cap", ...)."""
+    out: Counter[str] = Counter()
+    for reason, n in reasons.items():
+        out[reason.split(":", 1)[0]] += n
+    return dict(sorted(out.items()))
 
 
 def percentiles(values: Sequence[float]) -> dict[str, float | None]:

@@ -128,6 +128,8 @@ class _Job:
             model=self.calibration.model,
             config=self.config,
             seed=run_seed,
+            queues=self.world.queues,
+            tiers=self.world.tiers,
         )
         return sim.run(leads, progress).summary()
 

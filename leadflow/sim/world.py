@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,11 @@ from typing import Any
 from sqlalchemy import select
 
 from leadflow.domain.model import Absence, Account, Org, Rep
+from leadflow.domain.pull import Queue, Tier
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import RulebookError, ValidationError
 from leadflow.rules import compile_rulebook, parse_document
-from leadflow.services import loader
+from leadflow.services import loader, queues
 from leadflow.services.context import ORG_REVISION, Services, read_meta
 from leadflow.services.org import load_org
 from leadflow.services.rulebooks import org_refs
@@ -39,6 +40,7 @@ from leadflow.sim.behaviour import RepBehaviour, generate
 from leadflow.store import convert
 from leadflow.store.db import Database
 from leadflow.store.models import AccountDomainRow, AccountRow
+from leadflow.store.pull_models import QueueRow, RepTierRow
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,10 @@ class World:
     accounts: dict[str, Account]  # by domain
     refs: Any  # OrgRefs for compiling rulebooks
     simulation: dict[str, Any]
+    queues: dict[str, Queue] = field(default_factory=dict)
+    """The org file's `queues:`, read back as the pull services see them (`to_domain`)."""
+    tiers: dict[int, Tier] = field(default_factory=dict)
+    """The org file's `tiers:` by rep id; a rep without one is `average`, as live."""
 
     def compile(self, text: str | bytes, name: str = "rulebook") -> Rulebook:
         """Validate like `leadflow rulebook validate`; offers and any queue name allowed:
@@ -75,9 +81,11 @@ def load_world(org_text: str) -> World:
                     )
                 ).all()
                 accounts = {d: convert.account(a) for d, a in rows}
+                pull = {row.name: queues.to_domain(row) for row in s.scalars(select(QueueRow))}
+                tiers = {t.rep_id: Tier(t.tier) for t in s.scalars(select(RepTierRow))}
         finally:
             db.dispose()
-    return World(org, accounts, refs, doc.simulation or {})
+    return World(org, accounts, refs, doc.simulation or {}, pull, tiers)
 
 
 def behaviours(world: World, seed: int, calibrated: dict[str, float]) -> dict[int, RepBehaviour]:
