@@ -20,9 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from leadflow.domain.model import LeadStatus, Org
-from leadflow.domain.pull import Queue, Step, describe, due_steps
+from leadflow.domain.pull import Queue, Step, auto_assign_action, describe, due_steps
 from leadflow.domain.routing import Outcome, RoutingResult
-from leadflow.domain.rulebook import Assign, Enqueue, Method, Rule, Rulebook
+from leadflow.domain.rulebook import Enqueue, Rule, Rulebook
 from leadflow.services import claims, handback
 from leadflow.services.context import Services
 from leadflow.services.due import nothing_due
@@ -147,7 +147,7 @@ def _auto_assign(
 ) -> None:
     """Round robin among the queue's reps, through the ordinary routing machinery (same
     strategy, same rotation table, same eligibility and capacity checks)."""
-    rule = Rule(f"auto-assign:{queue.name}", _pool_action(queue, org))
+    rule = Rule(f"auto-assign:{queue.name}", auto_assign_action(queue, org))
     book = Rulebook((rule,), Enqueue(queue.name))
     ctx = {**lead.data, "account": {"matched": False}, "territory": {"matched": False}}
     result, loads, rotations = route_with(s, book, ctx, org, now, lock=True)
@@ -178,13 +178,6 @@ def _auto_assign(
         "system",
     )
     _alert(s, "escalation", queue.name, out.rep_id, lead.id, f"decision:{decision.id}", reason, now)
-
-
-def _pool_action(queue: Queue, org: Org) -> Assign:
-    if queue.team:
-        return Assign(Method.ROUND_ROBIN, team=queue.team)
-    emails = queue.reps or frozenset(r.email.lower() for r in org.reps.values())
-    return Assign(Method.ROUND_ROBIN, reps=tuple(sorted(emails)))
 
 
 def _daily_check(svc: Services, s: Session, timer: PullTimerRow, now: datetime) -> None:
