@@ -23,12 +23,13 @@ from leadflow.domain.model import LeadStatus, Org
 from leadflow.domain.pull import Queue, Step, auto_assign_action, describe, due_steps
 from leadflow.domain.routing import Outcome, RoutingResult
 from leadflow.domain.rulebook import Enqueue, Rule, Rulebook
-from leadflow.services import claims, handback
+from leadflow.services import claims, handback, txcache
 from leadflow.services.context import Services
 from leadflow.services.due import nothing_due
 from leadflow.services.notifications import notify_rep, publish
 from leadflow.services.queues import claims_per_rep, to_domain
 from leadflow.services.routing import apply_result, route_with
+from leadflow.store.direct import insert_values
 from leadflow.store.models import DecisionRow, LeadRow
 from leadflow.store.pull_models import ClaimRow, PullAlertRow, PullTimerRow, QueueRow
 
@@ -47,18 +48,30 @@ def after_decision(
     """A lead entered a queue (routed, returned, escalated): arm that queue's age steps."""
     if decision.outcome != "queued" or decision.kind == STAY or decision.queue is None:
         return
-    s.execute(
-        delete(PullTimerRow).where(
-            PullTimerRow.lead_id == lead.id,
-            PullTimerRow.kind == "step",
-            PullTimerRow.done_at.is_(None),
+    if decision.kind != "route":  # a lead's first decision has no earlier steps to drop
+        s.execute(
+            delete(PullTimerRow).where(
+                PullTimerRow.lead_id == lead.id,
+                PullTimerRow.kind == "step",
+                PullTimerRow.done_at.is_(None),
+            )
         )
-    )
-    row = s.get(QueueRow, decision.queue)
-    if row is None:
+    queue = _queue(s, decision.queue)
+    if queue is None:
         return
-    for index, due in due_steps(to_domain(row).policy, lead.created_at):
-        s.add(PullTimerRow(kind="step", lead_id=lead.id, queue=row.name, step=index, due_at=due))
+    for index, due in due_steps(queue.policy, lead.created_at):
+        insert_values(s, PullTimerRow, kind="step", lead_id=lead.id, queue=queue.name,
+                      step=index, due_at=due)  # fmt: skip
+
+
+def _queue(s: Session, name: str) -> Queue | None:
+    """A queue's definition, read once per transaction: every lead queued to it asks."""
+
+    def load() -> Queue | None:
+        row = s.get(QueueRow, name)
+        return to_domain(row) if row is not None else None
+
+    return txcache.cached(s, f"queue:{name}", load)
 
 
 # ---------------------------------------------------------------- the runner

@@ -16,6 +16,7 @@ from leadflow.errors import Conflict, NotFound, RulebookError, ValidationError
 from leadflow.pull_schemas import QueueIn
 from leadflow.rules import compile_rulebook
 from leadflow.rules.conditions import parse_condition
+from leadflow.services import txcache
 from leadflow.services.context import RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.rulebooks import org_refs
 from leadflow.store.models import LeadRow, RepRow, RulebookRow, TeamRow
@@ -147,6 +148,7 @@ def _save(svc: Services, s: Session, data: QueueIn, row: QueueRow | None) -> dic
     row.config = config
     row.updated_at = now
     s.flush()
+    txcache.forget(s, f"queue:{data.name}")  # pull_timers reads it once per transaction
     if data.policies.min_claims_per_day:
         arm_daily_check(s, data.name, now)
     return queue_view(row, _waiting(s, data.name))
