@@ -88,7 +88,9 @@ def render(r: dict[str, Any], json_path: str) -> str:
         "client on the same machine. Each lead is stored, routed and committed with its "
         "decision before the answer. *Latency*: open loop at a fixed offered rate, each "
         "lead's latency counted from when it was due (no coordinated omission). "
-        f"*Throughput*: closed loop, {s['concurrency']} concurrent clients, flat out.",
+        f"*Throughput*: closed loop, {s['concurrency']} concurrent clients, flat out. The "
+        "client process freezes its existing objects out of the garbage collector first: "
+        "its own collection pauses would otherwise count as server latency.",
         "- **Baseline**: in the same run, a loop of single-row `INSERT` + `COMMIT` of a "
         "lead-shaped row into SQLite with leadflow's durability settings (WAL, "
         "`synchronous=FULL`, `BEGIN IMMEDIATE`), on the same disk, measured before and after "
@@ -170,9 +172,11 @@ HOT_PATH = [
     "- The API awaits its group commit (`intake_async`): no pool thread is held per request, "
     "and the admin token is checked without a thread hop.",
     "- Per transaction, not per lead: the `meta` counters, the lifecycle section of the "
-    "rulebook and the webhook endpoints are read once (`services/txcache.py`), and load and "
-    "rotation rows already read by the batch are reused (SQLite only: its writer lock "
-    "means nobody else can change them).",
+    "rulebook, the webhook endpoints and queue definitions are read once "
+    "(`services/txcache.py`), and load and rotation rows already read are reused. On "
+    "SQLite the writer keeps its connection, session and these reads across batches for "
+    "as long as `PRAGMA data_version` (checked under the writer lock) shows that no other "
+    "connection has written; otherwise it drops them and reads again.",
     "- The lead, its decision, the counters and the outbox rows are written with single "
     "plain statements (`store/direct.py`), not through the ORM unit of work, which cost "
     "more than the statements themselves; the lead is inserted with its outcome, so it is "
