@@ -1,7 +1,9 @@
 """Intake and push routing: a lead, its decision and all counters in one transaction.
 
-Write order inside the transaction (the same everywhere, so writers never deadlock):
-rotation rows (sorted by key), then rep load rows (sorted by id), then the lead.
+Lock order inside the transaction (the same everywhere, so writers never deadlock):
+rotation rows (sorted by key), then rep load rows (sorted by id), both taken while the
+decision is made; the lead, its decision and the counters are written only after that,
+on rows the transaction already holds or creates.
 """
 
 from __future__ import annotations
