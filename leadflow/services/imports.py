@@ -115,9 +115,10 @@ def import_leads(
         raise ImportFailed(errors)
     file_key = hashlib.sha256(data).hexdigest()[:16]
     created = repeated = 0
-    for line, lead in leads:
-        key = None if lead.external_id else f"import:{file_key}:{line}"
-        _, was_created = routing.intake(svc, lead, idempotency_key=key, actor="import")
+    keyed = [
+        (lead, None if lead.external_id else f"import:{file_key}:{line}") for line, lead in leads
+    ]
+    for _, was_created in routing.intake_many(svc, keyed, actor="import"):
         created += was_created
         repeated += not was_created
         if progress:

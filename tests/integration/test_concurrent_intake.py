@@ -195,3 +195,17 @@ def test_the_writer_sees_what_another_connection_changed_between_batches(
     freed, _ = routing.intake(svc, LeadIn(external_id="w-3"))
     assert writer._session is kept  # same session: the kept rows were refreshed, not lost
     assert freed["owner_rep_id"] == rep
+
+
+def test_many_leads_queued_at_once_are_answered_in_order_and_stored_once(
+    svc: Services,
+) -> None:
+    """`intake_many` (CSV import): in order, a repeat answered with the first, turns exact."""
+    ids = _setup(svc, reps=3)
+    batch = [(LeadIn(external_id=f"m-{i % 7}", email=f"m{i}@p.example"), None) for i in range(10)]
+    answers = list(routing.intake_many(svc, batch, actor="test"))
+    assert [created for _, created in answers] == [True] * 7 + [False] * 3
+    first = {view["external_id"]: view["id"] for view, created in answers if created}
+    assert [view["id"] for view, _ in answers[7:]] == [first["m-0"], first["m-1"], first["m-2"]]
+    owners = [view["owner_rep_id"] for view, _ in answers[:7]]
+    assert owners == [ids[i % 3] for i in range(7)]  # round robin, one turn per new lead
