@@ -8,7 +8,7 @@ Two pure steps, so the caller can load state between them inside one transaction
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,9 @@ from leadflow.domain.strategies import (
     Choice,
     RotationState,
     load_balanced,
+    load_balanced_line,
     round_robin,
+    round_robin_line,
     weighted,
 )
 
@@ -300,12 +302,19 @@ def _assign(
         step["result"] = missing
         return None, {}
     pool = _pool(action, lead, org)
-    eligible = _screen(pool, loads, req, now, step, trace)
+    key = action.pool_key()
+    state = states.get(key, {})
+    if trace or action.method not in _LINES:
+        eligible = _screen(pool, loads, req, now, step, trace)
+    else:
+        # No trace wanted: screen reps in the order the method serves them and stop at
+        # the first eligible one, which is the method's choice among all eligible reps.
+        line = _LINES[action.method]
+        eligible = _first_eligible(pool, lambda: line(pool, loads, state), loads, req, now)
     if not eligible:
         step["result"] = "no eligible rep" if pool else "the pool has no reps"
         return None, {}
-    key = action.pool_key()
-    choice = _choose(action, eligible, loads, states.get(key, {}), org)
+    choice = _choose(action, eligible, loads, state, org)
     step["result"] = f"assigned to {choice.rep.name} ({choice.why})"
     updates = {key: choice.state} if choice.state else {}
     outcome = Outcome(
@@ -390,6 +399,44 @@ def _screen(
             eligible.append(rep)
     step["candidates"] = candidates
     return eligible
+
+
+def _first_eligible(
+    pool: Sequence[Rep],
+    line: Callable[[], list[int]],
+    loads: Mapping[int, RepLoad],
+    req: Requirements,
+    now: datetime,
+) -> list[Rep]:
+    """The method's choice as a one-rep list, or [] if nobody in the pool is eligible."""
+    idle = _IDLE
+    # First in pool order: when nobody is eligible (outside everyone's hours, caps full),
+    # the whole pool is screened once and no line is computed.
+    first = -1
+    for i, rep in enumerate(pool):
+        if skip_reason(rep, loads.get(rep.id, idle), req, now) is None:
+            first = i
+            break
+    if first < 0:
+        return []
+    # Reps before `first` are known ineligible and `first` eligible: walk the line,
+    # screening only reps not seen yet, until the first eligible one.
+    for i in line():
+        if i == first:
+            return [pool[i]]
+        if i > first and skip_reason(pool[i], loads.get(pool[i].id, idle), req, now) is None:
+            return [pool[i]]
+    raise AssertionError("unreachable: the line is a permutation of the pool")
+
+
+_LINES: dict[Method, Callable[[Sequence[Rep], Mapping[int, RepLoad], RotationState], list[int]]]
+_LINES = {
+    _ROUND_ROBIN: lambda pool, loads, state: round_robin_line(pool, state),
+    _LOAD_BALANCED: lambda pool, loads, state: load_balanced_line(pool, loads),
+}
+"""Methods whose choice among any eligible subset of the pool is the subset's first rep
+in a line that does not depend on eligibility. Weighted is not one: every eligible rep's
+score grows on each pick, so it needs them all."""
 
 
 def _manager_for(lead: LeadData, owner: Rep | None, org: Org) -> Rep | None:

@@ -6,10 +6,12 @@ and persists the new state with the assignment in that same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from leadflow.domain.model import Rep, RepLoad
+
+_IDLE = RepLoad()
 
 RotationState = Mapping[str, int]
 """Per-pool state keyed by rep id as text (JSON-friendly)."""
@@ -40,6 +42,18 @@ def round_robin(eligible: Sequence[Rep], state: RotationState) -> Choice:
     return Choice(chosen, new_state, f"turn {seq}: longest since last turn in rotation")
 
 
+def round_robin_line(pool: Sequence[Rep], state: RotationState) -> list[int]:
+    """Positions in `pool` in the order round robin serves it: oldest turn, then position.
+
+    `round_robin(eligible, state)` picks the first rep of `eligible` in this line, for any
+    `eligible` taken from the pool in pool order, so an untraced decision can screen reps
+    in this order and stop at the first eligible one instead of screening the whole pool.
+    """
+    turns = [state.get(str(r.id), 0) for r in pool]
+    # sorted() is stable: equal turns keep their pool order, as `turns.index(min)` does.
+    return sorted(range(len(pool)), key=turns.__getitem__)
+
+
 def weighted(
     eligible: Sequence[Rep], state: RotationState, weights: Mapping[int, int] | None = None
 ) -> Choice:
@@ -64,14 +78,28 @@ def weighted(
     )
 
 
-def load_balanced(eligible: Sequence[Rep], loads: Mapping[int, RepLoad]) -> Choice:
-    """Fewest open leads; ties go to the rep who has waited longest since a lead."""
-
+def _balance_key(loads: Mapping[int, RepLoad]) -> Callable[[Rep], tuple[int, float, int]]:
     def key(rep: Rep) -> tuple[int, float, int]:
-        load = loads.get(rep.id, RepLoad())
+        load = loads.get(rep.id, _IDLE)
         last = load.last_assigned_at.timestamp() if load.last_assigned_at else float("-inf")
         return (load.open, last, rep.id)
 
-    chosen = min(eligible, key=key)
-    load = loads.get(chosen.id, RepLoad())
+    return key
+
+
+def load_balanced(eligible: Sequence[Rep], loads: Mapping[int, RepLoad]) -> Choice:
+    """Fewest open leads; ties go to the rep who has waited longest since a lead."""
+    chosen = min(eligible, key=_balance_key(loads))
+    load = loads.get(chosen.id, _IDLE)
     return Choice(chosen, {}, f"fewest open leads ({load.open})")
+
+
+def load_balanced_line(pool: Sequence[Rep], loads: Mapping[int, RepLoad]) -> list[int]:
+    """Positions in `pool` in the order load balancing serves it (see `round_robin_line`).
+
+    The key is total (it ends with the rep id), so the first eligible rep in this line is
+    exactly `load_balanced`'s choice among the eligible reps.
+    """
+    key = _balance_key(loads)
+    keys = [key(r) for r in pool]
+    return sorted(range(len(pool)), key=keys.__getitem__)

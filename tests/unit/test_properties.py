@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from leadflow.domain.eligibility import Requirements, skip_reason
 from leadflow.domain.model import Capacity, Rep, RepLoad, RepStatus, Team
-from leadflow.domain.routing import needs
+from leadflow.domain.routing import needs, route
 from leadflow.domain.strategies import weighted
 from leadflow.rules.conditions import parse_condition
 from leadflow.schemas import CapacityIn, LeadIn, RepIn, TeamIn
@@ -171,6 +171,28 @@ class TestEveryLeadHasOneOutcome:
                 assert skip_reason(chosen, load, Requirements(), router.now) is None
             else:
                 assert out.queue == "unassigned"
+
+
+class TestUntracedRoutingDecidesAsTraced:
+    @given(
+        reps=reps_with_caps(),
+        stream=st.lists(leads, min_size=1, max_size=25),
+        hour=st.integers(0, 23 * 7),
+    )
+    def test_same_outcomes_and_rotations_lead_after_lead(
+        self, reps: list[Rep], stream: list[dict[str, Any]], hour: int
+    ) -> None:
+        """`route(trace=False)` screens reps in the method's serving order and stops at the
+        first eligible one (round robin, load balanced); `trace=True` screens the whole
+        pool. Whatever the caps, statuses, loads and turns, both pick the same rep and
+        write the same rotation, lead after lead."""
+        org = make_org(reps, teams=[Team("sales", manager_rep_id=reps[0].id)])
+        router = Router(MIXED_BOOK, org, MONDAY_10_UTC + timedelta(hours=hour))
+        for data in stream:
+            args = (router.rulebook, data, org, router.loads, router.states, router.now)
+            quiet = route(*args, trace=False)
+            full = router.route(data)  # traced; carries loads and turns forward
+            assert (quiet.outcome, quiet.state_updates) == (full.outcome, full.state_updates)
 
 
 # ---------------------------------------------------------------- through services, SQLite
