@@ -11,7 +11,8 @@ from leadflow.api.deps import AnyUser, Intake, PathId, QueryId, Staff, SvcDep
 from leadflow.errors import Forbidden, NotFound
 from leadflow.schemas import MAX_ID, LeadIn
 from leadflow.services import routing
-from leadflow.services.auth import Principal
+from leadflow.services.auth import Principal, Role
+from leadflow.services.context import Services
 from leadflow.services.visibility import decision_for_rep
 
 router = APIRouter(tags=["leads"])
@@ -32,11 +33,19 @@ async def create_lead(
 ) -> Response:
     """Store and route a lead. A repeated `external_id` / `Idempotency-Key` answers 200
     with the lead first created, and creates nothing."""
+    return await take_lead(svc, body, principal, idempotency_key)
+
+
+async def take_lead(
+    svc: Services, body: LeadIn, principal: Principal, idempotency_key: str | None
+) -> Response:
+    """`create_lead`'s work, once the request is validated and its caller allowed (also
+    run by `leadflow.api.fast_intake`)."""
     # Async: the request awaits its group commit instead of holding a pool thread.
     view, created = await routing.intake_async(
         svc, body, idempotency_key=idempotency_key, actor=principal.name
     )
-    if principal.role.value == "intake":
+    if principal.role is Role.INTAKE:
         # A web form learns only that the lead was accepted.
         view = {"id": view["id"], "status": view["status"]}
     # The hottest route: encoded by pydantic's serializer directly, which writes what the
