@@ -55,7 +55,7 @@ def _insert(s: Session, cls: type[Base], values: dict[str, Any]) -> tuple[dict[s
     for key, make in generated.items():
         if key not in values:
             row[key] = make(None)  # SQLAlchemy wraps callables as f(context)
-    unknown = row.keys() - cls.__table__.columns.keys()
+    unknown = row.keys() - _columns(cls)
     if unknown:
         raise TypeError(f"{cls.__table__.name} has no column {', '.join(sorted(unknown))}")
     conn = s.connection()
@@ -105,6 +105,11 @@ def _statement(cls: type[Base]) -> tuple[Insert, dict[str, Any], dict[str, Any]]
         else:
             defaults[column.key] = default.arg if default is not None else None
     return insert(table), defaults, generated
+
+
+@cache
+def _columns(cls: type[Base]) -> frozenset[str]:
+    return frozenset(cls.__table__.columns.keys())
 
 
 @cache
