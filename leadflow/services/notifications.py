@@ -142,9 +142,10 @@ def notify_reps(
     ids = sorted(payloads)
     found = _rep_channels(s, ids)
     for rep_id in ids:
-        if found.get(rep_id) is None:
+        rep = found.get(rep_id)
+        if rep is None:
             continue
-        email, prefs, slack_url = found[rep_id]
+        email, prefs, slack_url = rep
         chosen = {**DEFAULT_CHANNELS, **(prefs or {})}
         channels = set(chosen.get(event, [INAPP])) | (set(chosen[HOT]) if hot else set())
         payload = payloads[rep_id]

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 from leadflow.store.models import Base
 
@@ -201,6 +202,7 @@ def _plan(stmt: Executable, dialect: Dialect) -> _Plan:
 
 
 def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
+    assert isinstance(stmt, ClauseElement)
     compiled: Any = stmt.compile(dialect=dialect)
     if any(getattr(compiled, a, None) for a in ("prefetch", "postfetch", "returning")):
         raise TypeError(f"not a plain statement: {compiled.string}")
