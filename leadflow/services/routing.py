@@ -82,7 +82,7 @@ def _match_account(s: Session, doc: dict[str, Any], book: Rulebook) -> dict[str,
     candidates = [p for d in lead_domains(doc, free_mail) for p in parent_domains(d)]
     if not candidates:
         return {"matched": False}
-    rows = s.connection().execute(_ACCOUNTS_BY_DOMAIN, {"domains": candidates})
+    rows = direct.rows(s, _ACCOUNTS_BY_DOMAIN, {"domains": candidates})
     return match_account(doc, {r.domain: convert.account(r) for r in rows}, free_mail)
 
 

@@ -17,9 +17,11 @@ connection, inside its transaction. Other databases keep the ordinary path.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
+from keyword import iskeyword
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Insert, Update, and_, bindparam, insert, update
@@ -135,10 +137,36 @@ def scalar(s: Session, stmt: Executable, params: Mapping[str, Any]) -> Any:
     if conn.dialect.name != "sqlite":
         return conn.execute(stmt, dict(params)).scalar()
     plan = _plan(stmt, conn.dialect)
-    if not plan.plain_result:
+    if not plan.plain_result or not _expandable(plan, params):
         return conn.execute(stmt, dict(params)).scalar()
     row = _run(conn, plan, params).fetchone()
     return row[0] if row is not None else None
+
+
+def rows(s: Session, stmt: Executable, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a prebuilt SELECT, each read by column name (`row.domain`) as
+    SQLAlchemy's rows are; on SQLite, straight from the driver with the columns' result
+    processors (booleans, dates, JSON)."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(stmt, dict(params)))
+    plan = _plan(stmt, conn.dialect)
+    if plan.row is None or not _expandable(plan, params):
+        return list(conn.execute(stmt, dict(params)))
+    fetched = _run(conn, plan, params).fetchall()
+    make = plan.row._make
+    if plan.plain_result:
+        return [make(raw) for raw in fetched]
+    processors = plan.results
+    return [
+        make(v if p is None else p(v) for p, v in zip(processors, raw, strict=True))
+        for raw in fetched
+    ]
+
+
+def _expandable(plan: _Plan, params: Mapping[str, Any]) -> bool:
+    """SQLAlchemy writes an empty `IN ()` as a special expression: left to it."""
+    return all(params.get(name) for name in plan.expanding)
 
 
 @dataclass(frozen=True)
@@ -146,9 +174,27 @@ class _Plan:
     """A statement compiled once for SQLite: its SQL, and per positional parameter its
     name, its value when the statement fixes it (a LIMIT) and its bind processor."""
 
-    sql: str
+    sql_text: str
     params: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
     plain_result: bool
+    # SELECT: a named tuple type for its rows and each column's result processor (None
+    # when its column names cannot name a tuple's fields).
+    row: Any
+    results: tuple[Callable[[Any], Any] | None, ...]
+    expanding: frozenset[str]  # `IN` lists: one placeholder per value, SQL per length
+    variants: dict[tuple[int, ...], str] = field(default_factory=dict, compare=False)
+
+    def sql(self, values: Mapping[str, Any]) -> str:
+        if not self.expanding:
+            return self.sql_text
+        sizes = tuple(len(values[name]) for name in sorted(self.expanding))
+        found = self.variants.get(sizes)
+        if found is None:
+            found = self.sql_text
+            for name, size in zip(sorted(self.expanding), sizes, strict=True):
+                found = found.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * size))
+            self.variants[sizes] = found
+        return found
 
 
 _FIXED = object()  # marks a parameter the caller must give
@@ -163,16 +209,18 @@ def _run(conn: Connection, plan: _Plan, values: Mapping[str, Any]) -> Any:
             value = values[name]
         else:  # as SQLAlchemy says it: never a silent NULL
             raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
-        args.append(process(value) if process is not None and value is not None else value)
+        if name in plan.expanding:
+            args.extend(process(v) if process is not None and v is not None else v for v in value)
+        else:
+            args.append(process(value) if process is not None and value is not None else value)
+    sql = plan.sql(values)
     driver = conn.connection.driver_connection
     assert driver is not None
     dbapi = conn.dialect.loaded_dbapi
     try:
-        return driver.execute(plan.sql, args)
+        return driver.execute(sql, args)
     except dbapi.Error as error:
-        raise DBAPIError.instance(
-            plan.sql, args, error, dbapi.Error, dialect=conn.dialect
-        ) from error
+        raise DBAPIError.instance(sql, args, error, dbapi.Error, dialect=conn.dialect) from error
 
 
 _insert_plans: dict[tuple[type[Base], tuple[str, ...], str], _Plan] = {}
@@ -208,8 +256,7 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
         raise TypeError(f"not a plain statement: {compiled.string}")
     if compiled.literal_execute_params:
         raise TypeError(f"not a plain statement: {compiled.string}")
-    if any(b.expanding for b in compiled.binds.values()):
-        raise TypeError(f"expanding parameters need SQLAlchemy's path: {compiled.string}")
+    expanding = frozenset(name for name, b in compiled.binds.items() if b.expanding)
     params = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
@@ -217,7 +264,13 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         params.append((name, fixed, process))
     result = getattr(compiled, "_result_columns", None)
-    plain_result = result is not None and all(
-        col[3].dialect_impl(dialect).result_processor(dialect, None) is None for col in result
+    results = tuple(
+        col[3].dialect_impl(dialect).result_processor(dialect, None) for col in result or ()
     )
-    return _Plan(compiled.string, tuple(params), plain_result)
+    plain_result = result is not None and all(p is None for p in results)
+    keys = [col[0] for col in result or ()]
+    named = len(set(keys)) == len(keys) and all(
+        k.isidentifier() and not k.startswith("_") and not iskeyword(k) for k in keys
+    )
+    row = namedtuple("Row", keys) if keys and named else None
+    return _Plan(compiled.string, tuple(params), plain_result, row, results, expanding)

@@ -117,6 +117,11 @@ class TestInsertRow:
 
 
 _BY_EXTERNAL_ID = select(LeadRow.id).where(LeadRow.external_id == bindparam("v")).limit(1)
+_BY_IDS = (
+    select(LeadRow.id, LeadRow.external_id, LeadRow.data, LeadRow.created_at, LeadRow.score)
+    .where(LeadRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(LeadRow.id)
+)
 _SET_QUEUE = update(LeadRow).where(LeadRow.id == bindparam("lead")).values(queue=bindparam("q"))
 
 
@@ -131,6 +136,19 @@ class TestPrebuiltStatements:
             direct.execute(s, _SET_QUEUE, {"lead": lead.id, "q": "set"})
         with svc.db.read() as s:
             assert s.scalar(select(LeadRow.queue).where(LeadRow.id == lead.id)) == "set"
+
+    def test_rows_read_like_sqlalchemys_for_any_number_of_values(self, svc: Services) -> None:
+        """Dates, JSON and `IN` lists of every length (empty included) come back as
+        SQLAlchemy's own rows would bring them."""
+        with svc.db.write() as s:
+            ids = [_lead(s, svc, external_id=f"r{n}", queue=f"q{n}", score=n).id for n in range(3)]
+            for some in ([], ids[:1], ids, [*ids, 10**6]):
+                ours = direct.rows(s, _BY_IDS, {"ids": some})
+                theirs = s.connection().execute(_BY_IDS, {"ids": some}).all()
+                assert [tuple(r) for r in ours] == [tuple(r) for r in theirs]
+                assert [r.external_id for r in ours] == [r.external_id for r in theirs]
+            (first,) = direct.rows(s, _BY_IDS, {"ids": ids[:1]})
+            assert first.created_at == svc.clock.now() and first.data == {"email": "a@x.example"}
 
     def test_a_missing_parameter_is_an_error_not_a_null(self, svc: Services) -> None:
         with svc.db.write() as s, pytest.raises(SQLAlchemyError, match="value is required"):
