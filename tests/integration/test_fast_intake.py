@@ -3,6 +3,7 @@ it must answer exactly like the FastAPI route, and leave every other request to 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,6 @@ def fast_calls(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 
 
 def _post(api: TestClient, lead: dict[str, Any], content_type: str, **headers: str) -> Any:
-    import json
-
     return api.post("/api/v1/leads", content=json.dumps(lead),
                     headers={"Content-Type": content_type, **headers})  # fmt: skip
 
