@@ -39,7 +39,7 @@ class Sizes:
     drain_seconds: float = 15.0
     throughput_seconds: float = 20.0
     concurrency: int = 16
-    max_intake_per_s: int = 500  # leads generated for the flat-out run, per second
+    max_intake_per_s: int = 1000  # leads generated for the flat-out run, per second
 
 
 FULL = Sizes()

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from leadflow import __version__
-from leadflow.api import errors, observe, openapi
+from leadflow.api import errors, fast_intake, observe, openapi
 from leadflow.api.limits import BodySizeLimit, IntegerBounds
 from leadflow.api.routes import discover_routers
 from leadflow.config import Settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in discover_routers():
         api.include_router(router)
     app.include_router(api)
+    fast_intake.install(app)  # after the routes: it stands in front of POST /leads
     _mount_web(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(IntegerBounds)

@@ -91,4 +91,5 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
 Staff = Annotated[Principal, Depends(require(Role.ADMIN, Role.MANAGER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 AnyUser = Annotated[Principal, Depends(require(Role.ADMIN, Role.MANAGER, Role.REP))]
-Intake = Annotated[Principal, Depends(require(Role.ADMIN, Role.MANAGER, Role.INTAKE))]
+INTAKE_ROLES = (Role.ADMIN, Role.MANAGER, Role.INTAKE)
+Intake = Annotated[Principal, Depends(require(*INTAKE_ROLES))]

@@ -21,6 +21,7 @@ from leadflow.rules.lifecycle import EnrichmentSpec
 from leadflow.schemas import COUNTRIES
 from leadflow.services.context import Services
 from leadflow.services.imports import ImportFailed, LineError
+from leadflow.store import direct
 from leadflow.store.dialect import insert_for
 from leadflow.store.lifecycle_models import FirmographicRow
 
@@ -71,7 +72,7 @@ def _firmographics(
     candidates = [p for d in domains for p in parent_domains(d)]
     if not candidates:
         return
-    rows = {r.domain: r for r in s.connection().execute(_BY_DOMAIN, {"domains": candidates})}
+    rows = {r.domain: r for r in direct.rows(s, _BY_DOMAIN, {"domains": candidates})}
     best = next((rows[c] for c in candidates if c in rows), None)  # most specific first
     if best is None:
         notes.append({"step": "enrich", "firmographics": "no record", "domains": candidates})

@@ -140,13 +140,12 @@ def notify_reps(
 ) -> None:
     """`notify_rep` for many reps at once: two queries, whatever their number."""
     ids = sorted(payloads)
-    # One plain query on the connection (no ORM objects): runs for every assigned lead.
-    rows = s.connection().execute(_REP_CHANNELS, {"ids": ids})
-    found = {rep_id: (email, prefs, slack) for rep_id, email, prefs, slack in rows}
+    found = _rep_channels(s, ids)
     for rep_id in ids:
-        if rep_id not in found:
+        rep = found.get(rep_id)
+        if rep is None:
             continue
-        email, prefs, slack_url = found[rep_id]
+        email, prefs, slack_url = rep
         chosen = {**DEFAULT_CHANNELS, **(prefs or {})}
         channels = set(chosen.get(event, [INAPP])) | (set(chosen[HOT]) if hot else set())
         payload = payloads[rep_id]
@@ -157,6 +156,20 @@ def notify_reps(
                 enqueue(s, event, channel, payload, now, rep_id=rep_id, target=slack_url)
             elif channel == INAPP:
                 enqueue(s, event, channel, payload, now, rep_id=rep_id)
+
+
+def _rep_channels(s: Session, ids: list[int]) -> dict[int, tuple[str, Any, str | None] | None]:
+    """Each rep's e-mail, channel choices and Slack URL (None: no such rep). Read once per
+    transaction (`txcache`): a group commit assigns dozens of leads to the same few reps,
+    and these change only in other transactions."""
+    known: dict[int, tuple[str, Any, str | None] | None] = txcache.cached(s, "rep_channels", dict)
+    missing = [rep_id for rep_id in ids if rep_id not in known]
+    if missing:
+        # One plain query on the connection (no ORM objects).
+        rows = s.connection().execute(_REP_CHANNELS, {"ids": missing})
+        known.update({rep_id: None for rep_id in missing})
+        known.update({rep_id: (email, prefs, slack) for rep_id, email, prefs, slack in rows})
+    return known
 
 
 @cache

@@ -54,7 +54,7 @@ from leadflow.services.hooks import (
 from leadflow.services.org import load_org
 from leadflow.services.rotations import ensure_rows
 from leadflow.services.rulebooks import compiled
-from leadflow.store import convert
+from leadflow.store import convert, direct
 from leadflow.store.direct import insert_row, update_row
 from leadflow.store.models import (
     AccountDomainRow,
@@ -82,7 +82,7 @@ def _match_account(s: Session, doc: dict[str, Any], book: Rulebook) -> dict[str,
     candidates = [p for d in lead_domains(doc, free_mail) for p in parent_domains(d)]
     if not candidates:
         return {"matched": False}
-    rows = s.connection().execute(_ACCOUNTS_BY_DOMAIN, {"domains": candidates})
+    rows = direct.rows(s, _ACCOUNTS_BY_DOMAIN, {"domains": candidates})
     return match_account(doc, {r.domain: convert.account(r) for r in rows}, free_mail)
 
 
@@ -346,10 +346,9 @@ def _existing(s: Session, external_id: str | None, key: str | None) -> LeadRow |
     """The lead already stored under this external id (first) or idempotency key."""
     # Almost every intake finds nothing: a narrow query, the row loaded only on a hit.
     # (The connection sees this transaction's earlier leads: each is flushed at insert.)
-    conn = s.connection()
     for stmt, value in ((_LEAD_BY_EXTERNAL_ID, external_id), (_LEAD_BY_KEY, key)):
         if value:
-            found = conn.execute(stmt, {"v": value}).scalar()
+            found = direct.scalar(s, stmt, {"v": value})
             if found is not None:
                 return s.get(LeadRow, found)
     return None
@@ -439,7 +438,7 @@ def apply_result(
         created_at=now,
     )
     # A plain UPDATE, the object told it is saved: no unit-of-work pass for one column.
-    s.connection().execute(_SET_LAST_DECISION, {"lead": lead.id, "decision": decision.id})
+    direct.execute(s, _SET_LAST_DECISION, {"lead": lead.id, "decision": decision.id})
     set_committed_value(lead, "last_decision_id", decision.id)
     for hook in after_decision_hooks():
         hook(s, lead, decision, result, org, now)

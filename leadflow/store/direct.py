@@ -6,16 +6,30 @@ paths write through here instead: `insert_row` runs one INSERT, reads the genera
 back and attaches the object as if it had been loaded; `update_row` runs one UPDATE by
 primary key and records the new values as saved. Later ORM changes to these objects (a
 hook amending a decision's trace) are still saved by the next flush as usual.
+
+On SQLite these statements go straight to the driver (`execute`): each is compiled once,
+with its parameters' bind processors, and then costs one `sqlite3` call instead of
+SQLAlchemy's per-execution machinery (context, parameter processing, result set-up),
+which cost several times the statement itself. Errors are still raised as SQLAlchemy's
+(`IntegrityError`, `OperationalError`), and the statement runs on the session's own
+connection, inside its transaction. Other databases keep the ordinary path.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
+from keyword import iskeyword
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Update, and_, bindparam, insert, update
+from sqlalchemy import Connection, Dialect, Insert, Update, and_, bindparam, insert, update
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ClauseElement
 
 from leadflow.store.models import Base
 
@@ -44,14 +58,25 @@ def _insert(s: Session, cls: type[Base], values: dict[str, Any]) -> tuple[dict[s
     for key, make in generated.items():
         if key not in values:
             row[key] = make(None)  # SQLAlchemy wraps callables as f(context)
-    return row, s.connection().execute(stmt, row).inserted_primary_key
+    unknown = row.keys() - _columns(cls)
+    if unknown:
+        raise TypeError(f"{cls.__table__.name} has no column {', '.join(sorted(unknown))}")
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return row, conn.execute(stmt, row).inserted_primary_key
+    keys = _primary_key(cls)
+    plan = _insert_plan(cls, tuple(row), conn.dialect)
+    rowid = _run(conn, plan, row).lastrowid
+    if all(row.get(k) is not None for k in keys):
+        return row, tuple(row[k] for k in keys)
+    return row, (rowid,)  # one integer key: SQLite's rowid, as SQLAlchemy reads it too
 
 
 def update_row(s: Session, obj: Base, **values: Any) -> None:
     """UPDATE these columns of `obj`'s row now (by primary key); `obj` shows them saved."""
     keys = _primary_key(type(obj))
     params = {f"pk_{k}": getattr(obj, k) for k in keys} | values
-    s.connection().execute(_update(type(obj), tuple(sorted(values))), params)
+    execute(s, _update(type(obj), tuple(sorted(values))), params)
     for key, value in values.items():
         set_committed_value(obj, key, value)
 
@@ -86,5 +111,166 @@ def _statement(cls: type[Base]) -> tuple[Insert, dict[str, Any], dict[str, Any]]
 
 
 @cache
+def _columns(cls: type[Base]) -> frozenset[str]:
+    return frozenset(cls.__table__.columns.keys())
+
+
+@cache
 def _primary_key(cls: type[Base]) -> tuple[str, ...]:
     return tuple(c.key for c in cls.__table__.primary_key.columns)
+
+
+def execute(s: Session, stmt: Executable, params: Mapping[str, Any]) -> None:
+    """Run a prebuilt INSERT/UPDATE/DELETE with `params` on the session's connection
+    (straight on the driver on SQLite: see the module docstring)."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        conn.execute(stmt, dict(params))
+        return
+    _run(conn, _plan(stmt, conn.dialect), params)
+
+
+def scalar(s: Session, stmt: Executable, params: Mapping[str, Any]) -> Any:
+    """The first column of the first row of a prebuilt one-column SELECT (or None); its
+    column must be one the driver returns as is (an integer id, a text)."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return conn.execute(stmt, dict(params)).scalar()
+    plan = _plan(stmt, conn.dialect)
+    if not plan.plain_result or not _expandable(plan, params):
+        return conn.execute(stmt, dict(params)).scalar()
+    row = _run(conn, plan, params).fetchone()
+    return row[0] if row is not None else None
+
+
+def rows(s: Session, stmt: Executable, params: Mapping[str, Any]) -> list[Any]:
+    """The rows of a prebuilt SELECT, each read by column name (`row.domain`) as
+    SQLAlchemy's rows are; on SQLite, straight from the driver with the columns' result
+    processors (booleans, dates, JSON)."""
+    conn = s.connection()
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(stmt, dict(params)))
+    plan = _plan(stmt, conn.dialect)
+    if plan.row is None or not _expandable(plan, params):
+        return list(conn.execute(stmt, dict(params)))
+    fetched = _run(conn, plan, params).fetchall()
+    make = plan.row._make
+    if plan.plain_result:
+        return [make(raw) for raw in fetched]
+    processors = plan.results
+    return [
+        make(v if p is None else p(v) for p, v in zip(processors, raw, strict=True))
+        for raw in fetched
+    ]
+
+
+def _expandable(plan: _Plan, params: Mapping[str, Any]) -> bool:
+    """SQLAlchemy writes an empty `IN ()` as a special expression: left to it."""
+    return all(params.get(name) for name in plan.expanding)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """A statement compiled once for SQLite: its SQL, and per positional parameter its
+    name, its value when the statement fixes it (a LIMIT) and its bind processor."""
+
+    sql_text: str
+    params: tuple[tuple[str, Any, Callable[[Any], Any] | None], ...]
+    plain_result: bool
+    # SELECT: a named tuple type for its rows and each column's result processor (None
+    # when its column names cannot name a tuple's fields).
+    row: Any
+    results: tuple[Callable[[Any], Any] | None, ...]
+    expanding: frozenset[str]  # `IN` lists: one placeholder per value, SQL per length
+    variants: dict[tuple[int, ...], str] = field(default_factory=dict, compare=False)
+
+    def sql(self, values: Mapping[str, Any]) -> str:
+        if not self.expanding:
+            return self.sql_text
+        sizes = tuple(len(values[name]) for name in sorted(self.expanding))
+        found = self.variants.get(sizes)
+        if found is None:
+            found = self.sql_text
+            for name, size in zip(sorted(self.expanding), sizes, strict=True):
+                found = found.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * size))
+            self.variants[sizes] = found
+        return found
+
+
+_FIXED = object()  # marks a parameter the caller must give
+
+
+def _run(conn: Connection, plan: _Plan, values: Mapping[str, Any]) -> Any:
+    args = []
+    for name, fixed, process in plan.params:
+        if fixed is not _FIXED:
+            value = values.get(name, fixed)
+        elif name in values:
+            value = values[name]
+        else:  # as SQLAlchemy says it: never a silent NULL
+            raise InvalidRequestError(f"A value is required for bind parameter {name!r}")
+        if name in plan.expanding:
+            args.extend(process(v) if process is not None and v is not None else v for v in value)
+        else:
+            args.append(process(value) if process is not None and value is not None else value)
+    sql = plan.sql(values)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        return driver.execute(sql, args)
+    except dbapi.Error as error:
+        raise DBAPIError.instance(sql, args, error, dbapi.Error, dialect=conn.dialect) from error
+
+
+_insert_plans: dict[tuple[type[Base], tuple[str, ...], str], _Plan] = {}
+
+
+def _insert_plan(cls: type[Base], columns: tuple[str, ...], dialect: Dialect) -> _Plan:
+    key = (cls, columns, dialect.name)
+    found = _insert_plans.get(key)
+    if found is None:
+        stmt = insert(cls.__table__).values({c: bindparam(c) for c in columns})
+        found = _insert_plans[key] = _compile(stmt, dialect)
+    return found
+
+
+# Compiled once per statement object and database kind (not per engine: tests make many).
+_plans: dict[tuple[int, str], tuple[Executable, _Plan]] = {}
+
+
+def _plan(stmt: Executable, dialect: Dialect) -> _Plan:
+    key = (id(stmt), dialect.name)
+    found = _plans.get(key)
+    if found is not None and found[0] is stmt:
+        return found[1]
+    plan = _compile(stmt, dialect)
+    _plans[key] = (stmt, plan)  # keeps `stmt` alive, so its id is never reused
+    return plan
+
+
+def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
+    assert isinstance(stmt, ClauseElement)
+    compiled: Any = stmt.compile(dialect=dialect)
+    if any(getattr(compiled, a, None) for a in ("prefetch", "postfetch", "returning")):
+        raise TypeError(f"not a plain statement: {compiled.string}")
+    if compiled.literal_execute_params:
+        raise TypeError(f"not a plain statement: {compiled.string}")
+    expanding = frozenset(name for name, b in compiled.binds.items() if b.expanding)
+    params = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        fixed = _FIXED if bind.required or bind.callable is not None else bind.value
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        params.append((name, fixed, process))
+    result = getattr(compiled, "_result_columns", None)
+    results = tuple(
+        col[3].dialect_impl(dialect).result_processor(dialect, None) for col in result or ()
+    )
+    plain_result = result is not None and all(p is None for p in results)
+    keys = [col[0] for col in result or ()]
+    named = len(set(keys)) == len(keys) and all(
+        k.isidentifier() and not k.startswith("_") and not iskeyword(k) for k in keys
+    )
+    row = namedtuple("Row", keys) if keys and named else None
+    return _Plan(compiled.string, tuple(params), plain_result, row, results, expanding)

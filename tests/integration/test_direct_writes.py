@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from leadflow.services import txcache
 from leadflow.services.context import Services
+from leadflow.store import direct
 from leadflow.store.direct import insert_row, update_row
 from leadflow.store.models import DecisionRow, LeadRow
 
@@ -59,6 +62,97 @@ class TestInsertRow:
             pass
         with svc.db.read() as s:
             assert s.scalar(select(LeadRow.id).where(LeadRow.external_id == "gone")) is None
+
+
+    def test_stored_exactly_as_sqlalchemy_stores_it(self, svc: Services) -> None:
+        """On SQLite the row goes straight to the driver: every column, dates and JSON
+        included, must be stored as SQLAlchemy's own INSERT stores it."""
+        now = svc.clock.now()
+        values = {"status": "assigned", "owner_rep_id": None, "queue": "q", "score": 7,
+                  "data": {"email": "a@x.example", "n": [1, 2.5, None], "é": True},
+                  "created_at": now, "updated_at": now, "assigned_at": now}  # fmt: skip
+        with svc.db.write() as s:
+            ours = _lead(s, svc, external_id="ours", **values).id
+            theirs = s.execute(
+                insert(LeadRow).values(external_id="theirs", **values).returning(LeadRow.id)
+            ).scalar_one()
+        table = LeadRow.__table__
+        columns = [c for c in table.columns if c.key not in ("id", "external_id")]
+        with svc.db.read() as s:
+            rows = {
+                r.id: tuple(r)[1:]
+                for r in s.connection().execute(
+                    select(table.c.id, *columns).where(table.c.id.in_([ours, theirs]))
+                )
+            }
+        assert rows[ours] == rows[theirs]
+        assert rows[ours][[c.key for c in columns].index("data")]["é"] is True
+
+    def test_a_duplicate_is_sqlalchemys_integrity_error_and_the_batch_goes_on(
+        self, svc: Services
+    ) -> None:
+        with svc.db.write() as s:
+            _lead(s, svc, external_id="twice")
+            with pytest.raises(IntegrityError), s.begin_nested():
+                _lead(s, svc, external_id="twice")
+            kept = _lead(s, svc, external_id="after")
+        with svc.db.read() as s:
+            found = s.scalars(select(LeadRow.external_id).order_by(LeadRow.id)).all()
+            assert found == ["twice", "after"] and kept.id is not None
+
+    def test_a_rolled_back_savepoint_undoes_its_rows(self, svc: Services) -> None:
+        with svc.db.write() as s:
+            try:
+                with s.begin_nested():
+                    _lead(s, svc, external_id="undone")
+                    raise RuntimeError("undo")
+            except RuntimeError:
+                pass
+        with svc.db.read() as s:
+            assert s.scalar(select(LeadRow.id).where(LeadRow.external_id == "undone")) is None
+
+    def test_an_unknown_column_is_refused(self, svc: Services) -> None:
+        with svc.db.write() as s, pytest.raises(TypeError, match="no_such"):
+            _lead(s, svc, no_such=1)
+
+
+_BY_EXTERNAL_ID = select(LeadRow.id).where(LeadRow.external_id == bindparam("v")).limit(1)
+_BY_IDS = (
+    select(LeadRow.id, LeadRow.external_id, LeadRow.data, LeadRow.created_at, LeadRow.score)
+    .where(LeadRow.id.in_(bindparam("ids", expanding=True)))
+    .order_by(LeadRow.id)
+)
+_SET_QUEUE = update(LeadRow).where(LeadRow.id == bindparam("lead")).values(queue=bindparam("q"))
+
+
+class TestPrebuiltStatements:
+    def test_scalar_and_execute_see_and_change_the_transactions_rows(
+        self, svc: Services
+    ) -> None:
+        with svc.db.write() as s:
+            lead = _lead(s, svc, external_id="mine")
+            assert direct.scalar(s, _BY_EXTERNAL_ID, {"v": "mine"}) == lead.id
+            assert direct.scalar(s, _BY_EXTERNAL_ID, {"v": "nobody"}) is None
+            direct.execute(s, _SET_QUEUE, {"lead": lead.id, "q": "set"})
+        with svc.db.read() as s:
+            assert s.scalar(select(LeadRow.queue).where(LeadRow.id == lead.id)) == "set"
+
+    def test_rows_read_like_sqlalchemys_for_any_number_of_values(self, svc: Services) -> None:
+        """Dates, JSON and `IN` lists of every length (empty included) come back as
+        SQLAlchemy's own rows would bring them."""
+        with svc.db.write() as s:
+            ids = [_lead(s, svc, external_id=f"r{n}", queue=f"q{n}", score=n).id for n in range(3)]
+            for some in ([], ids[:1], ids, [*ids, 10**6]):
+                ours = direct.rows(s, _BY_IDS, {"ids": some})
+                theirs = s.connection().execute(_BY_IDS, {"ids": some}).all()
+                assert [tuple(r) for r in ours] == [tuple(r) for r in theirs]
+                assert [r.external_id for r in ours] == [r.external_id for r in theirs]
+            (first,) = direct.rows(s, _BY_IDS, {"ids": ids[:1]})
+            assert first.created_at == svc.clock.now() and first.data == {"email": "a@x.example"}
+
+    def test_a_missing_parameter_is_an_error_not_a_null(self, svc: Services) -> None:
+        with svc.db.write() as s, pytest.raises(SQLAlchemyError, match="value is required"):
+            direct.execute(s, _SET_QUEUE, {"lead": 1})
 
 
 class TestUpdateRow:
