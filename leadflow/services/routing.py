@@ -107,13 +107,50 @@ def _period_keys(tz: str | None, now: datetime) -> tuple[str, str]:
 
 def _load(row: RepLoadRow, org: Org, now: datetime) -> RepLoad:
     rep = org.reps.get(row.rep_id)
-    day, week = _period_keys(rep.timezone if rep else None, now)
+    return _load_in(row, _period_keys(rep.timezone if rep else None, now))
+
+
+def _load_in(row: RepLoadRow, period: tuple[str, str]) -> RepLoad:
+    day, week = period
     return RepLoad(
         open=row.open_count,
         today=row.day_count if row.day_key == day else 0,
         this_week=row.week_count if row.week_key == week else 0,
         last_assigned_at=row.last_assigned_at,
     )
+
+
+def _loads(s: Session, rows: dict[int, RepLoadRow], org: Org, now: datetime) -> dict[int, RepLoad]:
+    """The `RepLoad` of each row, built once per transaction on SQLite rather than once per
+    lead: a group commit screens the same reps for lead after lead, and a value changes
+    only when its rep is counted an assignment or released (both drop it, see
+    `_forget_load`) or when the rep's local day or week turns (checked per lead)."""
+    if not rows:
+        return {}
+    built = _known_rows(s, "rep_load_values")
+    if built is None:
+        return {rid: _load(row, org, now) for rid, row in rows.items()}
+    reps = org.reps
+    periods: dict[str | None, tuple[str, str]] = {}
+    out: dict[int, RepLoad] = {}
+    for rid, row in rows.items():
+        rep = reps.get(rid)
+        tz = rep.timezone if rep else None
+        period = periods.get(tz)
+        if period is None:
+            period = periods[tz] = _period_keys(tz, now)
+        held = built.get(rid)
+        if held is None or held[0] != period:
+            held = built[rid] = (period, _load_in(row, period))
+        out[rid] = held[1]
+    return out
+
+
+def _forget_load(s: Session, rep_id: int) -> None:
+    """This rep's load row changed: its `RepLoad` is built again when next needed."""
+    built = txcache.peek(s, "rep_load_values")
+    if built:
+        built.pop(rep_id, None)
 
 
 def _lock_loads(s: Session, rep_ids: frozenset[int], lock: bool) -> dict[int, RepLoadRow]:
@@ -184,7 +221,7 @@ def load_state(s: Session, need: Needs, org: Org, now: datetime, *, lock: bool) 
     """Rotation and load rows a decision needs (locked when `lock`), and their values."""
     rotations = _lock_rotations(s, need.pool_keys, lock)
     load_rows = _lock_loads(s, need.rep_ids, lock)
-    loads = {rid: _load(row, org, now) for rid, row in load_rows.items()}
+    loads = _loads(s, load_rows, org, now)
     states = {k: {kk: int(v) for kk, v in r.state.items()} for k, r in rotations.items()}
     return rotations, load_rows, states, loads
 
@@ -245,7 +282,7 @@ def route_with(
         fresh_loads = _lock_loads(s, need.rep_ids - load_rows.keys(), lock)
         rotations.update(fresh_rotations)
         load_rows.update(fresh_loads)
-        loads.update({rid: _load(row, org, now) for rid, row in fresh_loads.items()})
+        loads.update(_loads(s, fresh_loads, org, now))
         states.update(
             {k: {kk: int(v) for kk, v in r.state.items()} for k, r in fresh_rotations.items()}
         )
@@ -467,6 +504,7 @@ _SET_LAST_DECISION = (
 def _count_assignment(s: Session, row: RepLoadRow, org: Org, now: datetime) -> None:
     rep = org.reps.get(row.rep_id)
     day, week = _period_keys(rep.timezone if rep else None, now)
+    _forget_load(s, row.rep_id)
     update_row(
         s,
         row,
@@ -490,6 +528,7 @@ def release_open(s: Session, rep_id: int) -> None:
     held = s.identity_map.get(s.identity_key(RepLoadRow, rep_id))
     if held is not None:
         s.expire(held, ["open_count"])
+    _forget_load(s, rep_id)
 
 
 def dry_run(svc: Services, data: LeadIn, *, book: Rulebook | None = None) -> dict[str, Any]:

@@ -32,6 +32,12 @@ def cached(s: Session, name: str, load: Callable[[], T]) -> T:
     return value
 
 
+def peek(s: Session, name: str) -> Any:
+    """What this transaction holds under `name`, without loading it (None if nothing)."""
+    store = s.info.get(_KEY)
+    return store.get(name) if store else None
+
+
 def forget(s: Session, name: str) -> None:
     """The transaction changed what `name` was read from: read it again next time."""
     store = s.info.get(_KEY)
