@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Dialect, Insert, Update, and_, bindparam, insert, update
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.instrumentation import ClassManager
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -39,12 +40,23 @@ R = TypeVar("R", bound=Base)
 def insert_row(s: Session, cls: type[R], **values: Any) -> R:
     """INSERT `values` into `cls`'s table now; the attached object, its key filled in."""
     row, key = _insert(s, cls, values)
-    obj = cls(**row)
-    for column, value in zip(_primary_key(cls), key, strict=True):
-        setattr(obj, column, value)
+    # Filled in as a loaded object is (no constructor, no attribute event per column):
+    # these are the values just written, so there is nothing to track.
+    obj: R = _manager(cls).new_instance()
+    fields = obj.__dict__
+    fields.update(row)
+    fields.update(zip(_primary_key(cls), key, strict=True))
     make_transient_to_detached(obj)
     s.add(obj)
     return obj
+
+
+@cache
+def _manager(cls: type[Base]) -> ClassManager[Any]:
+    """The class's instrumentation, its mappers configured (the constructor, which
+    `insert_row` skips, is what would otherwise configure them on first use)."""
+    configure_mappers()
+    return cls.__mapper__.class_manager
 
 
 def insert_values(s: Session, cls: type[Base], **values: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from leadflow.services import txcache
@@ -52,6 +52,25 @@ class TestInsertRow:
             lead.queue = "later"
         with svc.db.read() as s:
             assert s.scalar(select(LeadRow.queue).where(LeadRow.id == lead.id)) == "later"
+
+    def test_the_object_holds_every_stored_column_with_no_pending_change(
+        self, svc: Services
+    ) -> None:
+        """The object is filled in as if loaded (no constructor): each column reads what
+        the row holds, none is pending, and a later change still counts as one."""
+        with svc.db.write() as s:
+            lead = _lead(s, svc, external_id="filled", score=42.0)
+            state = inspect(lead)
+            assert not state.unloaded and not s.dirty
+            columns = [c.key for c in LeadRow.__table__.columns]
+            held = {c: getattr(lead, c) for c in columns}
+            assert all(not state.attrs[c].history.has_changes() for c in columns)
+            lead.score = 43.0
+            assert state.attrs["score"].history.deleted == [42.0]
+        with svc.db.read() as s:
+            stored = s.get(LeadRow, lead.id)
+            assert stored is not None
+            assert {c: getattr(stored, c) for c in columns} == held | {"score": 43.0}
 
     def test_a_rolled_back_transaction_keeps_nothing(self, svc: Services) -> None:
         try:
