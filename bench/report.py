@@ -197,5 +197,10 @@ HOT_PATH = [
     "content-type parsing, dependency solving, response validation) cost about as much "
     "as routing the lead. The answer is encoded by pydantic's serializer directly.",
     "- A rep's notification channels are read once per transaction, not once per lead.",
+    "- On SQLite each screened rep's `RepLoad` is built once per transaction, not once per "
+    "lead. It is dropped when the writer counts an assignment for that rep or releases one "
+    "of its leads, and rebuilt when the rep's local day or week turns, so caps stay exact.",
+    "- `insert_row` fills the new lead and decision objects as loaded ones (values set "
+    "in place) instead of running the ORM constructor with an attribute event per column.",
     "",
 ]
