@@ -51,6 +51,37 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += [int(child) for child in listing.read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> tuple[float, float] | None:
+    """CPU time used so far by a server process and every process under it (the intake
+    writer, uvicorn workers), and the intake writer's share of it. None off Linux."""
+    total = cpu_seconds(pid)
+    if total is None:
+        return None
+    writer = 0.0
+    pending = _children(pid)
+    while pending:
+        child = pending.pop()
+        used = cpu_seconds(child) or 0.0
+        total += used
+        try:
+            if b"intake-writer" in Path(f"/proc/{child}/cmdline").read_bytes():
+                writer += used
+        except OSError:
+            pass
+        pending += _children(child)
+    return total, writer
+
+
 @dataclass(frozen=True)
 class Server:
     url: str
@@ -58,8 +89,10 @@ class Server:
 
 
 @contextmanager
-def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[Server]:
-    """`leadflow serve` on a free local port, with this database and admin token."""
+def running_server(
+    db_path: Path, token: str, log_path: Path, *options: str
+) -> Iterator[Server]:
+    """`leadflow serve [options]` on a free local port, with this database and admin token."""
     port = _free_port()
     env = {
         **os.environ,
@@ -76,7 +109,7 @@ def running_server(db_path: Path, token: str, log_path: Path) -> Iterator[Server
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "leadflow.cli.main", "serve"],
+            [sys.executable, "-m", "leadflow.cli.main", "serve", *options],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -234,22 +267,9 @@ def measure_intake(
             for body in warm:
                 c.post(LEADS_PATH, json=body).raise_for_status()
         with quiet_collector():
-            cpu0 = cpu_seconds(server.pid)
             latency = asyncio.run(_open_loop(url, token, at_rate, rate, drain_seconds))
-            cpu1 = cpu_seconds(server.pid)
-            throughput = asyncio.run(
-                _closed_loop(url, token, flat_out, concurrency, throughput_seconds)
-            )
-            cpu2 = cpu_seconds(server.pid)
-    # The server's own CPU per lead does not depend on how busy the rest of the machine
-    # is: 1000 / it is the rate one free core could sustain.
-    if cpu0 is not None and cpu1 is not None and cpu2 is not None and throughput["created"]:
-        per_lead = (cpu2 - cpu1) * 1000 / throughput["created"]
-        throughput["server_cpu_ms_per_lead"] = round(per_lead, 3)
-        throughput["per_free_core_leads_per_s"] = round(1000 / per_lead, 1) if per_lead else None
-    with sqlite3.connect(db_path) as conn:
-        stored = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
-        decided = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
+            throughput = _flat_out(server, token, flat_out, concurrency, throughput_seconds)
+    stored, decided = _stored(db_path)
     return {
         "latency_at_rate": latency,
         "throughput": throughput,
@@ -258,3 +278,52 @@ def measure_intake(
         "stored_decisions": decided,
         "answered_leads": len(warm) + latency["created"] + throughput["created"],
     }
+
+
+def measure_one_process(
+    db_path: Path,
+    token: str,
+    bodies: list[dict[str, Any]],
+    *,
+    throughput_seconds: float,
+    concurrency: int,
+    warmup: int = 20,
+) -> dict[str, Any]:
+    """Throughput flat out with the routing in the HTTP process (`--no-intake-writer`),
+    as every SQLite server ran before the intake writer: the comparison for the same run."""
+    warm, rest = bodies[:warmup], bodies[warmup:]
+    log_path = db_path.with_suffix(".log")
+    with running_server(db_path, token, log_path, "--no-intake-writer") as server:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as c:
+            for body in warm:
+                c.post(LEADS_PATH, json=body).raise_for_status()
+        with quiet_collector():
+            throughput = _flat_out(server, token, rest, concurrency, throughput_seconds)
+    stored, decided = _stored(db_path)
+    return throughput | {"stored_leads": stored, "stored_decisions": decided}
+
+
+def _flat_out(
+    server: Server, token: str, bodies: list[dict[str, Any]], concurrency: int, seconds: float
+) -> dict[str, Any]:
+    before = tree_cpu_seconds(server.pid)
+    throughput = asyncio.run(_closed_loop(server.url, token, bodies, concurrency, seconds))
+    after = tree_cpu_seconds(server.pid)
+    # The server's own CPU per lead does not depend on how busy the rest of the machine
+    # is: 1000 / it is the rate one free core could sustain.
+    created = throughput["created"]
+    if before is not None and after is not None and created:
+        per_lead = (after[0] - before[0]) * 1000 / created
+        throughput["server_cpu_ms_per_lead"] = round(per_lead, 3)
+        throughput["writer_cpu_ms_per_lead"] = round((after[1] - before[1]) * 1000 / created, 3)
+        throughput["per_free_core_leads_per_s"] = round(1000 / per_lead, 1) if per_lead else None
+    return throughput
+
+
+def _stored(db_path: Path) -> tuple[int, int]:
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute("SELECT count(*) FROM leads").fetchone()[0]
+        decided = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
+    return int(stored), int(decided)

@@ -36,21 +36,30 @@ def _ms(summary: dict[str, Any], key: str) -> str:
     return "-" if value is None else f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
-def _cpu_note(flat: dict[str, Any]) -> str:
+def _cpu_note(flat: dict[str, Any], one: dict[str, Any] | None) -> str:
     per_lead = flat.get("server_cpu_ms_per_lead")
     if per_lead is None:
         return "(The server's CPU time per lead is only measured on Linux.)"
-    return (
-        f"The server used {per_lead:.2f} ms of CPU per lead in the flat-out run (all "
-        "threads, HTTP parsing to commit): one free core would sustain about "
-        f"{flat['per_free_core_leads_per_s']:g} leads/s."
+    writer = flat.get("writer_cpu_ms_per_lead") or 0.0
+    note = (
+        f"In the flat-out run the server used {per_lead:.2f} ms of CPU per lead, all "
+        f"processes and threads from HTTP parsing to commit; {writer:.2f} ms of it in the "
+        f"intake writer process, which routes and commits one lead at a time"
+        + (f", so it alone bounds intake at about {1000 / writer:.0f} leads/s." if writer else ".")
     )
+    if one and one.get("server_cpu_ms_per_lead"):
+        note += (
+            f" With routing in the HTTP process (`--no-intake-writer`) it used "
+            f"{one['server_cpu_ms_per_lead']:.2f} ms per lead, on one core."
+        )
+    return note
 
 
 def render(r: dict[str, Any], json_path: str) -> str:
     route, decide = r["decision"]["route"], r["decision"]["decide"]
     base, intake = r["baseline"], r["intake"]
     at_rate, flat = intake["latency_at_rate"], intake["throughput"]
+    one = r.get("intake_one_process")
     m, s = r["machine"], r["sizes"]
     load = m.get("load_average_1m", [0.0, 0.0])
     lines = [
@@ -83,12 +92,16 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"(meta counters, cached org and rulebook, account lookup, rotation and load rows) in "
         f"a SQLite read transaction, {s['decide_calls']} leads. Both are also given in "
         "thread CPU time: on a busy machine the wall clock includes waiting for a core.",
-        "- **Intake**: a real `leadflow serve` process (uvicorn, one worker) on a fresh SQLite "
-        "file, admin token, `POST /api/v1/leads` over HTTP/1.1 keep-alive from an asyncio "
+        "- **Intake**: a real `leadflow serve` (uvicorn, one HTTP worker, and the intake "
+        "writer process it starts on SQLite) on a fresh SQLite file, admin token, "
+        "`POST /api/v1/leads` over HTTP/1.1 keep-alive from an asyncio "
         "client on the same machine. Each lead is stored, routed and committed with its "
         "decision before the answer. *Latency*: open loop at a fixed offered rate, each "
         "lead's latency counted from when it was due (no coordinated omission). "
-        f"*Throughput*: closed loop, {s['concurrency']} concurrent clients, flat out. The "
+        f"*Throughput*: closed loop, {s['concurrency']} concurrent clients, flat out; then "
+        "the same leads flat out against a server started with `--no-intake-writer` (routing "
+        "in the HTTP process, as before the writer existed) on a copy of the database that "
+        "first took the leads the main run took before its flat-out part. The "
         "client process freezes its existing objects out of the garbage collector first: "
         "its own collection pauses would otherwise count as server latency.",
         "- **Baseline**: in the same run, a loop of single-row `INSERT` + `COMMIT` of a "
@@ -116,6 +129,16 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"| intake flat out ({flat['concurrency']} clients) | {flat['created']} | "
         f"{_ms(flat['latency'], 'p50_ms')} | {_ms(flat['latency'], 'p99_ms')} | "
         f"{_ms(flat['latency'], 'max_ms')} | **{flat['rows_per_s']} leads/s** |",
+        *(
+            [
+                f"| intake flat out, routing in the HTTP process (`--no-intake-writer`) | "
+                f"{one['created']} | {_ms(one['latency'], 'p50_ms')} | "
+                f"{_ms(one['latency'], 'p99_ms')} | {_ms(one['latency'], 'max_ms')} | "
+                f"{one['rows_per_s']} leads/s |"
+            ]
+            if one
+            else []
+        ),
         f"| baseline INSERT+COMMIT, before | {base['before']['rows']} | "
         f"{_ms(base['before']['commit'], 'p50_ms')} | {_ms(base['before']['commit'], 'p99_ms')} "
         f"| {_ms(base['before']['commit'], 'max_ms')} | {base['before']['rows_per_s']} rows/s |",
@@ -123,7 +146,7 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"{_ms(base['after']['commit'], 'p50_ms')} | {_ms(base['after']['commit'], 'p99_ms')} "
         f"| {_ms(base['after']['commit'], 'max_ms')} | {base['after']['rows_per_s']} rows/s |",
         "",
-        _cpu_note(flat),
+        _cpu_note(flat, one),
         "",
         f"Intake throughput / baseline: **{r['ratio_intake_to_baseline']:.0%}** "
         f"({flat['rows_per_s']} leads/s vs {base['rows_per_s']} rows/s). "
@@ -202,5 +225,11 @@ HOT_PATH = [
     "of its leads, and rebuilt when the rep's local day or week turns, so caps stay exact.",
     "- `insert_row` fills the new lead and decision objects as loaded ones (values set "
     "in place) instead of running the ORM constructor with an attribute event per column.",
+    "- On SQLite, `leadflow serve` routes and commits leads in an **intake writer process** "
+    "of its own (`services/intake_writer.py`): the HTTP process parses, authorises and "
+    "validates the request, then hands the lead over a Unix socket and awaits the answer, "
+    "sent after the commit. HTTP work and routing no longer share one core (one GIL), "
+    "and the writer's caches stay warm, since it is the only connection writing leads. "
+    "While the writer is down the HTTP process routes leads itself, as before.",
     "",
 ]

@@ -16,10 +16,12 @@ from typing import Any
 
 from bench.baseline import measure_baseline
 from bench.decision import measure_decide, measure_route
-from bench.intake import measure_intake
+from bench.intake import measure_intake, measure_one_process
 from bench.seed import seeded_database
 from bench.workload import leads
+from leadflow.schemas import LeadIn
 from leadflow.services.context import Services
+from leadflow.services.routing import intake_many
 from leadflow.store.db import Database
 
 DECISION_P99_MS = 1.0
@@ -71,7 +73,7 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
         folder = Path(tmp)
         seeded = seeded_database(folder / "seed.db", reps=sizes.reps, rules=sizes.rules)
         seeded.db.dispose()  # closing the last connection folds the WAL into the file
-        for name in ("decide.db", "intake.db"):
+        for name in ("decide.db", "intake.db", "one_process.db"):
             shutil.copy(folder / "seed.db", folder / name)
         mark = lap("seed", t0)
         # (a) in process, on its own copy (the server must not share its caches).
@@ -97,6 +99,18 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
             concurrency=sizes.concurrency,
         )
         mark = lap("intake", mark)
+        # The same leads, flat out, with routing in the HTTP process (no intake writer): the
+        # database first gets the leads the main run took before its flat-out part.
+        skipped = 20 + round(sizes.rate * sizes.latency_seconds)
+        preload(folder / "one_process.db", bodies[:skipped])
+        one_process = measure_one_process(
+            folder / "one_process.db",
+            secrets.token_urlsafe(24),
+            bodies[skipped:],
+            throughput_seconds=sizes.throughput_seconds,
+            concurrency=sizes.concurrency,
+        )
+        mark = lap("intake_one_process", mark)
         after = measure_baseline(folder / "baseline.db", bodies, sizes.baseline_rows)
         lap("baseline_after", mark)
     baseline_rate = max(before["rows_per_s"], after["rows_per_s"])
@@ -111,11 +125,22 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
         "decision": {"route": route, "decide": decide},
         "baseline": {"before": before, "after": after, "rows_per_s": baseline_rate},
         "intake": intake,
+        "intake_one_process": one_process,
         "ratio_intake_to_baseline": round(ratio, 3),
     }
     results["targets"] = targets(results)
     results["duration_s"] = round(time.perf_counter() - t0, 1)
     return results
+
+
+def preload(path: Path, bodies: list[dict[str, Any]]) -> None:
+    svc = Services(Database(f"sqlite:///{path}"))
+    try:
+        leads_in = [(LeadIn.model_validate(body), None) for body in bodies]
+        for _ in intake_many(svc, leads_in, actor="bench"):
+            pass
+    finally:
+        svc.db.dispose()
 
 
 def machine() -> dict[str, Any]:

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
     run_timers: bool = True  # `leadflow serve` runs due timers itself (see `leadflow worker`)
+    # Set by `leadflow serve` for its HTTP processes: where its intake writer listens.
+    intake_socket: str | None = None
 
     # Notifications (outbox delivery). SMTP is used only when a rep chose e-mail.
     smtp_host: str = "127.0.0.1"

@@ -6,7 +6,8 @@
     ├── NotFound               an id that does not exist (HTTP 404)
     ├── Conflict               the state changed under you: already claimed, duplicate (409)
     ├── AuthError              missing or bad credentials (HTTP 401)
-    └── Forbidden              the credentials do not allow this (HTTP 403)
+    ├── Forbidden              the credentials do not allow this (HTTP 403)
+    └── Unavailable            a part of the server stopped mid-request: retry (HTTP 503)
 
 Messages say what to change, not only what went wrong.
 """
@@ -76,3 +77,10 @@ class AuthError(LeadflowError):
 
 class Forbidden(LeadflowError):
     status_code = 403
+
+
+class Unavailable(LeadflowError):
+    """The request may or may not have taken effect; retrying it with the same
+    `Idempotency-Key` (or `external_id`) is safe."""
+
+    status_code = 503

@@ -15,6 +15,7 @@ from leadflow.api.routes import discover_routers
 from leadflow.config import Settings
 from leadflow.observability.logs import add_secret, configure_logging
 from leadflow.services.context import Services
+from leadflow.services.intake_channel import IntakeChannel
 from leadflow.services.timer_loop import TimerLoop
 from leadflow.store.db import Database
 
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = None
+        channel = None
         if owns_services:
             configure_logging(settings.log_level, settings.log_json)
             for secret in (settings.admin_token, settings.metrics_token):
@@ -33,6 +35,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             db = Database(settings.database_url)
             db.upgrade()
             app.state.services = Services(db)
+            if settings.intake_socket and db.is_sqlite:
+                channel = IntakeChannel(settings.intake_socket)
+                app.state.services.extras["intake_channel"] = channel
             if settings.run_timers:
                 loop = TimerLoop(app.state.services).start()
             # Everything loaded at start (modules, routes, mappers) lives as long as the
@@ -42,6 +47,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         if loop is not None:
             loop.stop()
+        if channel is not None:
+            await channel.close()
         if owns_services:
             app.state.services.db.dispose()
 

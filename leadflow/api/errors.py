@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from leadflow.errors import AuthError, LeadflowError
+from leadflow.errors import AuthError, LeadflowError, Unavailable
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -19,6 +19,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 async def leadflow_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LeadflowError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": "1"}
     return JSONResponse({"detail": exc.as_detail()}, status_code=exc.status_code, headers=headers)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -59,11 +60,19 @@ def _read(path: Path) -> bytes:
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: LEADFLOW_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: LEADFLOW_PORT or 8000")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only)")] = 1,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    intake_writer: Annotated[
+        bool,
+        typer.Option(
+            help="SQLite: route and commit leads in a process of their own, beside the HTTP"
+            " worker(s), so the two use separate cores"
+        ),
+    ] = True,
 ) -> None:
     """Run the HTTP API and web UI."""
     import uvicorn
 
+    from leadflow.cli import intake_process
     from leadflow.observability.logs import configure_logging
     from leadflow.observability.metrics import prepare_multiprocess
 
@@ -72,17 +81,51 @@ def serve(
     _services(settings.database_url).db.dispose()  # migrate once, before workers start
     if workers > 1:
         prepare_multiprocess()
-    uvicorn.run(
-        "leadflow.api.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        log_level=settings.log_level,
-        log_config=None,  # leadflow's own JSON handler (secrets scrubbed) formats everything
-        access_log=False,  # replaced by leadflow.access lines, which carry the request id
-        proxy_headers=True,
+    writer = (
+        intake_process.running_writer()
+        if intake_writer and intake_process.wanted(settings.database_url)
+        else contextlib.nullcontext()
     )
+    with writer:
+        uvicorn.run(
+            "leadflow.api.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=None,  # leadflow's JSON handler (secrets scrubbed) formats everything
+            access_log=False,  # replaced by leadflow.access lines, which carry the request id
+            proxy_headers=True,
+        )
+
+
+@app.command("intake-writer", hidden=True)
+def intake_writer_process(
+    socket_path: Annotated[Path, typer.Option("--socket", help="Unix socket to listen on")],
+) -> None:
+    """The intake writer process that `leadflow serve` starts on SQLite (internal)."""
+    import gc
+    import signal
+
+    from leadflow.observability.logs import configure_logging
+    from leadflow.services import intake_writer
+
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    svc = Services(Database(settings.database_url))  # `serve` migrated it before
+    parent = os.environ.get("LEADFLOW_PARENT_PID")
+
+    def stop(*_: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    gc.freeze()  # modules, mappers: kept for the process's life, out of collections
+    try:
+        # Orphaned (the server was killed): stop, rather than hold the database open.
+        intake_writer.serve(svc, socket_path, lambda: parent is None or os.getppid() == int(parent))
+    finally:
+        svc.db.dispose()  # lets the group commit finish and answer what it holds
 
 
 @app.command()

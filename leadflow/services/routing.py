@@ -14,9 +14,10 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
+import orjson
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,7 +45,7 @@ from leadflow.domain.routing import (
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
-from leadflow.services import group_commit, txcache
+from leadflow.services import group_commit, intake_writer, txcache
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.hooks import (
     after_decision_hooks,
@@ -64,6 +65,9 @@ from leadflow.store.models import (
     RepLoadRow,
     RotationRow,
 )
+
+if TYPE_CHECKING:
+    from leadflow.services.intake_channel import IntakeChannel
 
 
 def lead_document(data: LeadIn) -> dict[str, Any]:
@@ -326,10 +330,35 @@ async def intake_async(
     if not svc.db.is_sqlite:
         call = functools.partial(intake, svc, data, idempotency_key=idempotency_key, actor=actor)
         return await anyio.to_thread.run_sync(call)
+    channel = svc.extras.get("intake_channel")
+    if channel is not None:
+        answered = await _by_writer(channel, svc, data, idempotency_key, actor)
+        if answered is not None:
+            return answered
     try:
         return await asyncio.wrap_future(_submit(svc, data, idempotency_key, actor))
     except IntegrityError as exc:
         return await anyio.to_thread.run_sync(_raced, svc, data, idempotency_key, exc)
+
+
+async def _by_writer(
+    channel: IntakeChannel, svc: Services, data: LeadIn, key: str | None, actor: str
+) -> tuple[dict[str, Any], bool] | None:
+    """The intake writer process's answer; None when this process must route the lead
+    itself (no writer reachable, or the writer stored nothing because the lead failed:
+    run here, the failure reaches the client as itself)."""
+    doc, now = lead_document(data), svc.clock.now()
+    answer = await channel.submit(doc, data.external_id, key, actor, now)
+    if answer is None:
+        return None
+    kind, payload = answer
+    if kind in (intake_writer.CREATED, intake_writer.EXISTING):
+        return orjson.loads(payload), kind == intake_writer.CREATED
+    if kind == intake_writer.RACED:
+        found = await anyio.to_thread.run_sync(_find_existing, svc, data.external_id, key)
+        if found is not None:
+            return found, False
+    return None
 
 
 def intake_many(

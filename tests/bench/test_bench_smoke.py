@@ -41,7 +41,13 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     assert at_rate["sent"] == 10 and at_rate["errors"] == 0 and at_rate["unanswered"] == 0
     assert flat["created"] >= 2 and flat["errors"] == 0
     if Path("/proc/self/stat").exists():
-        assert flat["server_cpu_ms_per_lead"] > 0
+        assert flat["server_cpu_ms_per_lead"] > flat["writer_cpu_ms_per_lead"] > 0
+    one = results["intake_one_process"]
+    assert one["created"] >= 2 and one["errors"] == 0
+    # Preloaded: the main run's warm-up and at-rate leads (20 + 10); then 20 warm-up leads.
+    assert one["stored_leads"] == one["stored_decisions"] == 20 + 10 + 20 + one["created"]
+    if Path("/proc/self/stat").exists():
+        assert one["writer_cpu_ms_per_lead"] == 0  # no writer process: routed in HTTP
     # Every answered lead is stored with its decision, and nothing else is.
     assert intake["stored_leads"] == intake["answered_leads"] == intake["stored_decisions"]
     assert [t["name"] for t in results["targets"]] == [
@@ -56,6 +62,7 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
         "decision",
         "baseline_before",
         "intake",
+        "intake_one_process",
         "baseline_after",
     }
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -103,3 +107,37 @@ def test_accepted_leads_and_the_rotation_survive_a_killed_server(own_server: Ser
             assert api.get(f"/leads/{lead['id']}").json()["owner_rep_id"] == lead["owner_rep_id"]
         after = post_lead(api, company={"country": "FR"})
         assert [x["owner_rep_id"] for x in [*before, after]] == ids
+
+
+def _writer_pid(server: Server) -> int | None:
+    """The intake writer process `leadflow serve` started beside itself (SQLite)."""
+    assert server.process is not None
+    for child in Path(f"/proc/{server.process.pid}/task").glob("*/children"):
+        for pid in child.read_text().split():
+            if b"intake-writer" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return int(pid)
+    return None
+
+
+def test_leads_keep_their_turns_when_the_intake_writer_is_killed(own_server: Server) -> None:
+    """`serve` on SQLite routes through its writer process; SIGKILL it, and intake goes on
+    (in the HTTP process, then in a restarted writer) with the rotation intact."""
+    server = own_server
+    first = _writer_pid(server)
+    assert first is not None
+    with server.client() as api:
+        ids = setup_org(api)
+        owners = [post_lead(api, company={"country": "FR"})["owner_rep_id"] for _ in range(3)]
+        os.kill(first, signal.SIGKILL)
+        # Gone, not merely signalled: a zombie's other threads may still hold its sockets.
+        while Path(f"/proc/{first}").exists():  # `serve` reaps it at once
+            time.sleep(0.01)
+        owners += [post_lead(api, company={"country": "FR"})["owner_rep_id"] for _ in range(3)]
+        deadline = time.monotonic() + 20
+        while _writer_pid(server) in (None, first) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        restarted = _writer_pid(server)
+        owners += [post_lead(api, company={"country": "FR"})["owner_rep_id"] for _ in range(3)]
+        assert len(api.get("/leads", params={"limit": 50}).json()["items"]) == 9
+    assert restarted not in (None, first)
+    assert owners == ids * 3
