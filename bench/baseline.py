@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,3 +58,45 @@ def measure_baseline(path: Path, lead_bodies: list[dict[str, Any]], rows: int) -
         "rows_per_s": round(rows / elapsed, 1),
         "commit": summary_ms(durations),
     }
+
+
+class DiskProbe:
+    """One durable single-row commit every `interval` seconds, in a thread, for as long as
+    a measurement runs: the disk's own commit latency over the same seconds. A flush that
+    stalls for 100 ms delays every lead waiting on it by as much, whatever leadflow does,
+    so intake latency percentiles are read beside these."""
+
+    def __init__(self, path: Path, interval: float = 0.02) -> None:
+        self.path, self.interval = path, interval
+        self.durations: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="disk-probe", daemon=True)
+
+    def __enter__(self) -> DiskProbe:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("CREATE TABLE probe (at REAL)")
+            while not self._stop.wait(self.interval):
+                t0 = time.perf_counter()
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT INTO probe VALUES (?)", (t0,))
+                conn.execute("COMMIT")
+                self.durations.append(time.perf_counter() - t0)
+        finally:
+            conn.close()
+
+    def summary(self) -> dict[str, Any]:
+        stalls = sum(d > 0.05 for d in self.durations)
+        return summary_ms(self.durations) | {"over_50_ms": stalls}

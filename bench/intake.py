@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from bench.baseline import DiskProbe
 from bench.http import Connection, HttpError
 from bench.stats import summary_ms
 
@@ -267,7 +268,9 @@ def measure_intake(
             for body in warm:
                 c.post(LEADS_PATH, json=body).raise_for_status()
         with quiet_collector():
-            latency = asyncio.run(_open_loop(url, token, at_rate, rate, drain_seconds))
+            with DiskProbe(db_path.with_name("disk-probe.db")) as probe:
+                latency = asyncio.run(_open_loop(url, token, at_rate, rate, drain_seconds))
+            latency["disk_commit"] = probe.summary()
             throughput = _flat_out(server, token, flat_out, concurrency, throughput_seconds)
     stored, decided = _stored(db_path)
     return {

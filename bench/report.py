@@ -55,6 +55,19 @@ def _cpu_note(flat: dict[str, Any], one: dict[str, Any] | None) -> str:
     return note
 
 
+def _disk_note(at_rate: dict[str, Any]) -> str:
+    disk = at_rate.get("disk_commit")
+    if not disk or not disk.get("count"):
+        return ""
+    return (
+        f"The disk during the {at_rate['offered_per_s']:g} leads/s run (a probe committing one "
+        f"durable row every 20 ms to a SQLite file beside the server's): {disk['count']} "
+        f"commits, p50 {_ms(disk, 'p50_ms')} ms, p99 {_ms(disk, 'p99_ms')} ms, max "
+        f"{_ms(disk, 'max_ms')} ms, {disk['over_50_ms']} over 50 ms. Every lead waiting on a "
+        "flush that stalls waits as long: intake latency cannot be lower than the disk's."
+    )
+
+
 def render(r: dict[str, Any], json_path: str) -> str:
     route, decide = r["decision"]["route"], r["decision"]["decide"]
     base, intake = r["baseline"], r["intake"]
@@ -147,6 +160,8 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"| {_ms(base['after']['commit'], 'max_ms')} | {base['after']['rows_per_s']} rows/s |",
         "",
         _cpu_note(flat, one),
+        "",
+        _disk_note(at_rate),
         "",
         f"Intake throughput / baseline: **{r['ratio_intake_to_baseline']:.0%}** "
         f"({flat['rows_per_s']} leads/s vs {base['rows_per_s']} rows/s). "

@@ -39,6 +39,7 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
     intake = results["intake"]
     at_rate, flat = intake["latency_at_rate"], intake["throughput"]
     assert at_rate["sent"] == 10 and at_rate["errors"] == 0 and at_rate["unanswered"] == 0
+    assert at_rate["disk_commit"]["count"] >= 1 and at_rate["disk_commit"]["over_50_ms"] >= 0
     assert flat["created"] >= 2 and flat["errors"] == 0
     if Path("/proc/self/stat").exists():
         assert flat["server_cpu_ms_per_lead"] > flat["writer_cpu_ms_per_lead"] > 0
