@@ -53,6 +53,17 @@ def pair(tmp_path: Path, clock: FrozenClock) -> Iterator[Pair]:
     writer.db.dispose()
 
 
+@pytest.fixture
+def alone(tmp_path: Path, clock: FrozenClock) -> Iterator[Services]:
+    """An HTTP process's services on SQLite with no writer started, team and rulebook set."""
+    svc = Services(Database(f"sqlite:///{tmp_path / 'alone.db'}"), clock)
+    svc.db.upgrade()
+    make_team(svc, "france", 2)
+    rulebooks.save(svc, ROUND_ROBIN_FR)
+    yield svc
+    svc.db.dispose()
+
+
 def send(svc: Services, *leads: dict[str, Any], key: str | None = None) -> list[Any]:
     """POST-like intake of `leads`, concurrently on one event loop (as the API does)."""
 
@@ -116,12 +127,9 @@ def test_a_lead_the_writer_refuses_fails_in_the_http_process_as_itself(pair: Pai
 
 
 def test_without_a_writer_the_http_process_routes_the_lead_itself(
-    tmp_path: Path, svc: Services
+    tmp_path: Path, alone: Services
 ) -> None:
-    if not svc.db.is_sqlite:
-        pytest.skip("the intake writer serves SQLite only")
-    make_team(svc, "france", 2)
-    rulebooks.save(svc, ROUND_ROBIN_FR)
+    svc = alone
     svc.extras["intake_channel"] = IntakeChannel(str(tmp_path / "nobody.sock"))
     (view, created), = send(svc, {"email": "a@p.example", "company": {"country": "FR"}})
     assert created and view["owner_rep_id"] is not None
@@ -129,12 +137,9 @@ def test_without_a_writer_the_http_process_routes_the_lead_itself(
 
 
 def test_a_writer_gone_mid_request_fails_it_with_503_then_leads_route_here(
-    tmp_path: Path, svc: Services
+    tmp_path: Path, alone: Services
 ) -> None:
-    if not svc.db.is_sqlite:
-        pytest.skip("the intake writer serves SQLite only")
-    make_team(svc, "france", 2)
-    rulebooks.save(svc, ROUND_ROBIN_FR)
+    svc = alone
     path = tmp_path / "dying.sock"
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
