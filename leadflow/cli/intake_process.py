@@ -46,7 +46,11 @@ def running_writer() -> Iterator[str | None]:
 
     def start() -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "leadflow.cli.main", "intake-writer", "--socket", str(path)]
-        proc = subprocess.Popen(cmd, env={**os.environ, "LEADFLOW_PARENT_PID": str(os.getpid())})
+        env = {**os.environ, "LEADFLOW_PARENT_PID": str(os.getpid())}
+        # Its metrics are counted by the HTTP processes (see decision_metrics): it must not
+        # add its own to the shared directory of `--workers N`.
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        proc = subprocess.Popen(cmd, env=env)
         current[:] = [proc]
         return proc
 

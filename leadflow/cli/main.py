@@ -109,10 +109,11 @@ def intake_writer_process(
     import signal
 
     from leadflow.observability.logs import configure_logging
-    from leadflow.services import intake_writer
+    from leadflow.services import decision_metrics, intake_writer
 
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
+    decision_metrics.counted_on_commit = False  # counted by the HTTP process (/metrics)
     svc = Services(Database(settings.database_url))  # `serve` migrated it before
     parent = os.environ.get("LEADFLOW_PARENT_PID")
 

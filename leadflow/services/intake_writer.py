@@ -11,7 +11,8 @@ load and rotation rows) stay warm, since it is the only connection writing leads
 
 Wire format, both ways: a 9-byte header (payload length, sequence number, kind) and an
 orjson payload. Requests carry `[lead document, external_id, idempotency key, actor,
-received-at]`; answers carry the lead's view, encoded as the API encodes it.
+received-at]`; answers carry the lead's view, encoded as the API encodes it, and the
+decisions made, which the HTTP process counts for `/metrics` once it has the answer.
 
 The socket lives in a directory only the server's user can open. The writer exits when
 the process that started it is gone.
@@ -35,7 +36,7 @@ import orjson
 import pydantic_core
 from sqlalchemy.exc import IntegrityError
 
-from leadflow.services import group_commit
+from leadflow.services import decision_metrics, group_commit
 from leadflow.services.context import Services
 
 log = logging.getLogger("leadflow.intake_writer")
@@ -113,15 +114,20 @@ def _serve_connection(svc: Services, conn: socket.socket) -> None:
             future.add_done_callback(_answer(seq, send))
 
 
-def _work(svc: Services, payload: bytes) -> Callable[[Any], tuple[dict[str, Any], bool]]:
+Done = tuple[dict[str, Any], bool, list[decision_metrics.Noted]]
+
+
+def _work(svc: Services, payload: bytes) -> Callable[[Any], Done]:
     from leadflow.services.routing import _intake_in
 
     _doc, external_id, key, actor, received = orjson.loads(payload)
     now = datetime.fromisoformat(received)
 
-    def work(s: Any) -> tuple[dict[str, Any], bool]:
+    def work(s: Any) -> Done:
+        before = len(decision_metrics.noted(s))
         # A batch may run twice (see group_commit): each run decodes a document of its own.
-        return _intake_in(s, svc, orjson.loads(payload)[0], external_id, key, actor, now)
+        view, created = _intake_in(s, svc, orjson.loads(payload)[0], external_id, key, actor, now)
+        return view, created, decision_metrics.noted(s)[before:]
 
     return work
 
@@ -130,8 +136,9 @@ def _answer(seq: int, send: Callable[[bytes], None]) -> Callable[[Future[Any]], 
     def answer(future: Future[Any]) -> None:
         error = future.exception()
         if error is None:
-            view, created = future.result()
-            payload = pydantic_core.to_json(view)
+            view, created, decisions = future.result()
+            # The HTTP process counts the decisions: it is the one that serves /metrics.
+            payload = pydantic_core.to_json({"view": view, "decisions": decisions})
             kind = CREATED if created else EXISTING
         else:
             kind = RACED if isinstance(error, IntegrityError) else FAILED

@@ -45,7 +45,7 @@ from leadflow.domain.routing import (
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
 from leadflow.schemas import LeadIn
-from leadflow.services import group_commit, intake_writer, txcache
+from leadflow.services import decision_metrics, group_commit, intake_writer, txcache
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
 from leadflow.services.hooks import (
     after_decision_hooks,
@@ -353,7 +353,9 @@ async def _by_writer(
         return None
     kind, payload = answer
     if kind in (intake_writer.CREATED, intake_writer.EXISTING):
-        return orjson.loads(payload), kind == intake_writer.CREATED
+        answer = orjson.loads(payload)
+        decision_metrics.count(answer["decisions"])
+        return answer["view"], kind == intake_writer.CREATED
     if kind == intake_writer.RACED:
         found = await anyio.to_thread.run_sync(_find_existing, svc, data.external_id, key)
         if found is not None:

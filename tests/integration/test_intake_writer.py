@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import REGISTRY
 
 from leadflow.errors import Unavailable, ValidationError
 from leadflow.schemas import LeadIn
-from leadflow.services import intake_writer, routing, rulebooks
+from leadflow.services import decision_metrics, intake_writer, routing, rulebooks
 from leadflow.services.context import Services
 from leadflow.services.intake_channel import IntakeChannel
 from leadflow.store.db import Database
@@ -171,3 +172,23 @@ def test_a_writer_gone_mid_request_fails_it_with_503_then_leads_route_here(
     assert created and jobs(svc) == 1
     assert [lead["id"] for lead in routing.list_leads(svc)["items"]] == [view["id"]]
 
+
+
+def test_the_http_process_counts_the_decisions_the_writer_made(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`/metrics` is served by the HTTP process: the writer sends its decisions back."""
+    monkeypatch.setattr(decision_metrics, "counted_on_commit", False)  # as in the writer
+    make_team(pair.front, "france", 2)
+    rulebooks.save(pair.front, ROUND_ROBIN_FR)
+    before = REGISTRY.get_sample_value(
+        "leadflow_decisions_total", {"kind": "route", "outcome": "assigned"}
+    ) or 0.0
+    timings = "leadflow_routing_duration_seconds_count"
+    timed = REGISTRY.get_sample_value(timings, {"kind": "route"}) or 0.0
+    send(pair.front, *({"email": f"p{i}@p.example", "company": {"country": "FR"}}
+                       for i in range(5)))  # fmt: skip
+    assert REGISTRY.get_sample_value(
+        "leadflow_decisions_total", {"kind": "route", "outcome": "assigned"}
+    ) == before + 5
+    assert REGISTRY.get_sample_value(timings, {"kind": "route"}) == timed + 5
