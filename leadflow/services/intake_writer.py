@@ -12,7 +12,8 @@ load and rotation rows) stay warm, since it is the only connection writing leads
 Wire format, both ways: a 9-byte header (payload length, sequence number, kind) and an
 orjson payload. Requests carry `[lead document, external_id, idempotency key, actor,
 received-at]`; answers carry the lead's view, encoded as the API encodes it, and the
-decisions made, which the HTTP process counts for `/metrics` once it has the answer.
+decisions made, which the HTTP process counts for `/metrics` once it has the answer, and
+whether in-app messages were queued, to wake that process's event streams at once.
 
 The socket lives in a directory only the server's user can open. The writer exits when
 the process that started it is gone.
@@ -36,7 +37,7 @@ import orjson
 import pydantic_core
 from sqlalchemy.exc import IntegrityError
 
-from leadflow.services import decision_metrics, group_commit
+from leadflow.services import decision_metrics, group_commit, outbox
 from leadflow.services.context import Services
 
 log = logging.getLogger("leadflow.intake_writer")
@@ -114,7 +115,7 @@ def _serve_connection(svc: Services, conn: socket.socket) -> None:
             future.add_done_callback(_answer(seq, send))
 
 
-Done = tuple[dict[str, Any], bool, list[decision_metrics.Noted]]
+Done = tuple[dict[str, Any], bool, list[decision_metrics.Noted], bool]
 
 
 def _work(svc: Services, payload: bytes) -> Callable[[Any], Done]:
@@ -124,10 +125,11 @@ def _work(svc: Services, payload: bytes) -> Callable[[Any], Done]:
     now = datetime.fromisoformat(received)
 
     def work(s: Any) -> Done:
-        before = len(decision_metrics.noted(s))
+        before, messages = len(decision_metrics.noted(s)), outbox.inapp_written(s)
         # A batch may run twice (see group_commit): each run decodes a document of its own.
         view, created = _intake_in(s, svc, orjson.loads(payload)[0], external_id, key, actor, now)
-        return view, created, decision_metrics.noted(s)[before:]
+        wake = outbox.inapp_written(s) > messages
+        return view, created, decision_metrics.noted(s)[before:], wake
 
     return work
 
@@ -136,9 +138,10 @@ def _answer(seq: int, send: Callable[[bytes], None]) -> Callable[[Future[Any]], 
     def answer(future: Future[Any]) -> None:
         error = future.exception()
         if error is None:
-            view, created, decisions = future.result()
-            # The HTTP process counts the decisions: it is the one that serves /metrics.
-            payload = pydantic_core.to_json({"view": view, "decisions": decisions})
+            view, created, decisions, wake = future.result()
+            # The HTTP process counts the decisions (it serves /metrics) and wakes its event
+            # streams when the lead left in-app messages (its reps' streams live there).
+            payload = pydantic_core.to_json({"view": view, "decisions": decisions, "wake": wake})
             kind = CREATED if created else EXISTING
         else:
             kind = RACED if isinstance(error, IntegrityError) else FAILED

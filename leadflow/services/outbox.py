@@ -79,10 +79,21 @@ def enqueue(
         last_error="",
         created_at=now,
     )
-    if channel == INAPP and not s.info.get("outbox_wakes_streams"):
-        s.info["outbox_wakes_streams"] = True
-        sa_event.listen(s, "after_commit", _wake_streams, once=True)
+    if channel == INAPP:
+        s.info[_INAPP_WRITTEN] = s.info.get(_INAPP_WRITTEN, 0) + 1
+        if not s.info.get("outbox_wakes_streams"):
+            s.info["outbox_wakes_streams"] = True
+            sa_event.listen(s, "after_commit", _wake_streams, once=True)
     return row_id
+
+
+_INAPP_WRITTEN = "outbox_inapp_written"
+
+
+def inapp_written(s: Session) -> int:
+    """How many in-app messages this session has queued (the intake writer tells the HTTP
+    process to wake its event streams when a lead's intake added some)."""
+    return int(s.info.get(_INAPP_WRITTEN, 0))
 
 
 def _wake_streams(s: Session) -> None:

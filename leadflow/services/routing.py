@@ -44,6 +44,7 @@ from leadflow.domain.routing import (
 )
 from leadflow.domain.rulebook import Rulebook
 from leadflow.errors import NotFound
+from leadflow.notify.broker import broker
 from leadflow.schemas import LeadIn
 from leadflow.services import decision_metrics, group_commit, intake_writer, txcache
 from leadflow.services.context import ORG_REVISION, RULEBOOK_VERSION, Services, read_meta
@@ -355,6 +356,8 @@ async def _by_writer(
     if kind in (intake_writer.CREATED, intake_writer.EXISTING):
         answer = orjson.loads(payload)
         decision_metrics.count(answer["decisions"])
+        if answer["wake"]:
+            broker.notify()  # committed by the writer: this process's streams read it now
         return answer["view"], kind == intake_writer.CREATED
     if kind == intake_writer.RACED:
         found = await anyio.to_thread.run_sync(_find_existing, svc, data.external_id, key)

@@ -18,8 +18,9 @@ import yaml
 from prometheus_client import REGISTRY
 
 from leadflow.errors import Unavailable, ValidationError
+from leadflow.notify.broker import broker
 from leadflow.schemas import LeadIn
-from leadflow.services import decision_metrics, intake_writer, routing, rulebooks
+from leadflow.services import decision_metrics, intake_writer, outbox, routing, rulebooks
 from leadflow.services.context import Services
 from leadflow.services.intake_channel import IntakeChannel
 from leadflow.store.db import Database
@@ -192,3 +193,25 @@ def test_the_http_process_counts_the_decisions_the_writer_made(
         "leadflow_decisions_total", {"kind": "route", "outcome": "assigned"}
     ) == before + 5
     assert REGISTRY.get_sample_value(timings, {"kind": "route"}) == timed + 5
+
+
+def test_the_http_process_wakes_its_event_streams_for_the_writers_messages(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rep's live stream is served by the HTTP process; the writer's commit cannot wake
+    it there, so the answer says when the lead left in-app messages."""
+    # As in a process of its own: the writer's commits wake no stream here.
+    monkeypatch.setattr(outbox, "_wake_streams", lambda s: s.info.pop("outbox_wakes_streams"))
+    make_team(pair.front, "france", 2)
+    rulebooks.save(pair.front, ROUND_ROBIN_FR)
+    lead = LeadIn.model_validate({"email": "a@p.example", "company": {"country": "FR"}})
+
+    async def woken() -> bool:
+        with broker.listen() as wake:
+            view, _ = await routing.intake_async(pair.front, lead)
+            await asyncio.sleep(0)  # the wake-up is scheduled on this loop
+            assert view["owner_rep_id"] is not None  # assigned: the rep is told in-app
+            await pair.front.extras["intake_channel"].close()
+            return wake.is_set()
+
+    assert asyncio.run(woken())
