@@ -123,7 +123,7 @@ class IntakeChannel:
         writer, self._writer, self._sock = self._writer, None, None
         if writer is not None:
             if warn:
-                    log.warning("%s; leads are routed in this process until it is back", why)
+                log.warning("%s; leads are routed in this process until it is back", why)
             with contextlib.suppress(Exception):
                 writer.close()
         pending, self._pending = self._pending, {}

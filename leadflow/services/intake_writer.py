@@ -111,8 +111,12 @@ def _serve_connection(svc: Services, conn: socket.socket) -> None:
             payload = stream.read(length)
             if len(payload) < length:
                 return
-            future = committer.submit(_work(svc, payload))
-            future.add_done_callback(_answer(seq, send))
+            try:
+                work = _work(svc, payload)
+            except (ValueError, TypeError):  # not a request this module wrote
+                log.warning("malformed intake frame; connection closed")
+                return
+            committer.submit(work).add_done_callback(_answer(seq, send))
 
 
 Done = tuple[dict[str, Any], bool, list[decision_metrics.Noted], bool]
@@ -121,7 +125,9 @@ Done = tuple[dict[str, Any], bool, list[decision_metrics.Noted], bool]
 def _work(svc: Services, payload: bytes) -> Callable[[Any], Done]:
     from leadflow.services.routing import _intake_in
 
-    _doc, external_id, key, actor, received = orjson.loads(payload)
+    doc, external_id, key, actor, received = orjson.loads(payload)
+    if not isinstance(doc, dict):
+        raise ValueError("the lead document is not an object")
     now = datetime.fromisoformat(received)
 
     def work(s: Any) -> Done:

@@ -215,3 +215,17 @@ def test_the_http_process_wakes_its_event_streams_for_the_writers_messages(
             return wake.is_set()
 
     assert asyncio.run(woken())
+
+
+def test_a_malformed_frame_closes_its_connection_and_the_writer_keeps_serving(
+    pair: Pair,
+) -> None:
+    make_team(pair.front, "france", 2)
+    rulebooks.save(pair.front, ROUND_ROBIN_FR)
+    with socket.socket(socket.AF_UNIX) as rogue:
+        rogue.connect(str(pair.path))
+        rogue.sendall(intake_writer.HEADER.pack(7, 1, 0) + b"garbage")
+        rogue.settimeout(5)
+        assert rogue.recv(1) == b""  # closed, nothing answered
+    (view, created), = send(pair.front, {"email": "a@p.example", "company": {"country": "FR"}})
+    assert created and view["owner_rep_id"] is not None and jobs(pair.writer) == 1
