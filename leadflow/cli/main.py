@@ -121,6 +121,9 @@ def intake_writer_process(
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C in a terminal reaches the whole process group: the HTTP process then finishes
+    # its requests, which need this one; it stops the writer (SIGTERM) once it is done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # modules, mappers: kept for the process's life, out of collections
     try:
         # Orphaned (the server was killed): stop, rather than hold the database open.
