@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadflow.domain.conditions import explain
+from leadflow.domain.conditions import explain_result
 from leadflow.domain.eligibility import Requirements, SkipReason, skip_reason
 from leadflow.domain.model import LeadData, Org, Rep, RepLoad
 from leadflow.domain.rulebook import (
@@ -83,11 +83,15 @@ def merge_needs(stages: Sequence[Needs]) -> Needs:
     )
 
 
-def needs_by_rule(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -> list[Needs]:
+def needs_by_rule(
+    rulebook: Rulebook, lead: LeadData, org: Org, now: datetime, *, first: bool = False
+) -> list[Needs]:
     """What each assign rule that applies may touch, in evaluation order, the fallback last.
 
     `route` reaches these in order and stops at the first that acts, so a caller may load
     the first ones only and load the rest when `assign_steps_reached` says it went further.
+    `first`: only the first stage, leaving the later rules' conditions untested (most leads
+    are decided by the first rule that applies).
     """
     stages: list[Needs] = []
     for rule in rulebook.rules:
@@ -95,6 +99,8 @@ def needs_by_rule(rulebook: Rulebook, lead: LeadData, org: Org, now: datetime) -
             continue
         if isinstance(rule.action, Assign):
             stages.append(_stage(rule.action, lead, org))
+            if first:
+                return stages
             continue
         if isinstance(rule.action, Offer):
             stages.append(offer_needs(rule.action, lead, org))
@@ -147,8 +153,8 @@ def route(
         if rule.window is not None and not rule.window.is_open(now):
             step.update(matched=False, result="outside the rule's active window")
             continue
-        step["conditions"] = explain(rule.when, lead)
-        if not rule.when.evaluate(lead):
+        applies, step["conditions"] = explain_result(rule.when, lead)
+        if not applies:
             step.update(matched=False, result="conditions not met")
             continue
         step["matched"] = True

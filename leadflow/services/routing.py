@@ -275,14 +275,13 @@ def route_with(
     Most leads are decided by the first rule that applies, so when `staged` only that
     rule's state is loaded first, and the rest only if the decision went further (then it
     decides again: `route` is pure). PostgreSQL row locks are taken once, in order."""
-    stages = needs_by_rule(book, ctx, org, now)
-    take = 1 if staged else len(stages)
+    stages = needs_by_rule(book, ctx, org, now, first=staged)
     rotations: dict[str, RotationRow] = {}
     load_rows: dict[int, RepLoadRow] = {}
     loads: dict[int, RepLoad] = {}
     states: dict[str, dict[str, int]] = {}
     while True:
-        need = merge_needs(stages[:take])
+        need = merge_needs(stages)
         fresh_rotations = _lock_rotations(s, need.pool_keys - rotations.keys(), lock)
         fresh_loads = _lock_loads(s, need.rep_ids - load_rows.keys(), lock)
         rotations.update(fresh_rotations)
@@ -292,9 +291,9 @@ def route_with(
             {k: {kk: int(v) for kk, v in r.state.items()} for k, r in fresh_rotations.items()}
         )
         result = route(book, ctx, org, loads, states, now)
-        if take >= len(stages) or assign_steps_reached(result) <= take:
+        if not staged or assign_steps_reached(result) <= len(stages):
             return result, load_rows, rotations
-        take = len(stages)
+        stages, staged = needs_by_rule(book, ctx, org, now), False  # it went further: all
 
 
 def lock_loads(s: Session, rep_ids: frozenset[int]) -> dict[int, RepLoadRow]:

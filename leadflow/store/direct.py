@@ -24,7 +24,17 @@ from functools import cache
 from keyword import iskeyword
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Dialect, Insert, Update, and_, bindparam, insert, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Insert,
+    Update,
+    and_,
+    bindparam,
+    event,
+    insert,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -73,7 +83,7 @@ def _insert(s: Session, cls: type[Base], values: dict[str, Any]) -> tuple[dict[s
     unknown = row.keys() - _columns(cls)
     if unknown:
         raise TypeError(f"{cls.__table__.name} has no column {', '.join(sorted(unknown))}")
-    conn = s.connection()
+    conn = _connection(s)
     if conn.dialect.name != "sqlite":
         return row, conn.execute(stmt, row).inserted_primary_key
     keys = _primary_key(cls)
@@ -82,6 +92,36 @@ def _insert(s: Session, cls: type[Base], values: dict[str, Any]) -> tuple[dict[s
     if all(row.get(k) is not None for k in keys):
         return row, tuple(row[k] for k in keys)
     return row, (rowid,)  # one integer key: SQLite's rowid, as SQLAlchemy reads it too
+
+
+_CONNECTION = "leadflow.direct.connection"
+
+
+def _connection(s: Session) -> Connection:
+    """The session's connection in its current transaction. `Session.connection()` walks
+    the transaction's state machine on every call (several times the cost of a small
+    statement), so the connection is kept in `Session.info` from the moment the
+    transaction begins on it until that transaction ends. Not inside a savepoint:
+    `Session.connection()` is what emits a nested transaction's SAVEPOINT."""
+    found: Connection | None = s.info.get(_CONNECTION)
+    return found if found is not None else s.connection()
+
+
+@event.listens_for(Session, "after_begin")
+def _keep_connection(session: Session, _transaction: Any, connection: Connection) -> None:
+    session.info[_CONNECTION] = connection
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _no_shortcut_in_savepoints(session: Session, transaction: Any) -> None:
+    if transaction.nested:
+        session.info.pop(_CONNECTION, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_connection(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction: savepoints keep it
+        session.info.pop(_CONNECTION, None)
 
 
 def update_row(s: Session, obj: Base, **values: Any) -> None:
@@ -135,7 +175,7 @@ def _primary_key(cls: type[Base]) -> tuple[str, ...]:
 def execute(s: Session, stmt: Executable, params: Mapping[str, Any]) -> None:
     """Run a prebuilt INSERT/UPDATE/DELETE with `params` on the session's connection
     (straight on the driver on SQLite: see the module docstring)."""
-    conn = s.connection()
+    conn = _connection(s)
     if conn.dialect.name != "sqlite":
         conn.execute(stmt, dict(params))
         return
@@ -145,7 +185,7 @@ def execute(s: Session, stmt: Executable, params: Mapping[str, Any]) -> None:
 def scalar(s: Session, stmt: Executable, params: Mapping[str, Any]) -> Any:
     """The first column of the first row of a prebuilt one-column SELECT (or None); its
     column must be one the driver returns as is (an integer id, a text)."""
-    conn = s.connection()
+    conn = _connection(s)
     if conn.dialect.name != "sqlite":
         return conn.execute(stmt, dict(params)).scalar()
     plan = _plan(stmt, conn.dialect)
@@ -159,7 +199,7 @@ def rows(s: Session, stmt: Executable, params: Mapping[str, Any]) -> list[Any]:
     """The rows of a prebuilt SELECT, each read by column name (`row.domain`) as
     SQLAlchemy's rows are; on SQLite, straight from the driver with the columns' result
     processors (booleans, dates, JSON)."""
-    conn = s.connection()
+    conn = _connection(s)
     if conn.dialect.name != "sqlite":
         return list(conn.execute(stmt, dict(params)))
     plan = _plan(stmt, conn.dialect)

@@ -130,6 +130,22 @@ class TestInsertRow:
         with svc.db.read() as s:
             assert s.scalar(select(LeadRow.id).where(LeadRow.external_id == "undone")) is None
 
+    def test_a_savepoint_after_earlier_writes_undoes_only_its_own(self, svc: Services) -> None:
+        # The transaction's connection is kept for direct writes once it has begun; a
+        # savepoint opened after that must still be emitted, and rolled back alone.
+        with svc.db.write() as s:
+            _lead(s, svc, external_id="before")
+            try:
+                with s.begin_nested():
+                    _lead(s, svc, external_id="undone")
+                    raise RuntimeError("undo")
+            except RuntimeError:
+                pass
+            _lead(s, svc, external_id="after")
+        with svc.db.read() as s:
+            found = s.scalars(select(LeadRow.external_id).order_by(LeadRow.id)).all()
+            assert found == ["before", "after"]
+
     def test_an_unknown_column_is_refused(self, svc: Services) -> None:
         with svc.db.write() as s, pytest.raises(TypeError, match="no_such"):
             _lead(s, svc, no_such=1)

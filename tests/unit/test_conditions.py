@@ -5,8 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from leadflow.domain.conditions import MAX_MATCH_INPUT, explain
+from leadflow.domain.conditions import (
+    MAX_MATCH_INPUT,
+    All,
+    AnyOf,
+    Compare,
+    Condition,
+    Not,
+    explain,
+    explain_result,
+)
 from leadflow.rules.conditions import ConditionError, parse_condition
 
 LEAD: dict[str, Any] = {
@@ -130,6 +141,43 @@ class TestCombinators:
             {"field": "company.country", "op": "eq", "value": "FR", "actual": "FR", "result": True},
             {"field": "score", "op": "lt", "value": 50, "actual": 72, "result": False},
         ]
+
+
+_LEAVES = st.sampled_from(
+    [
+        Compare("company.country", "eq", "FR"),
+        Compare("company.country", "in", ("BE", "LU")),
+        Compare("score", "gte", 50),
+        Compare("score", "lt", 10),
+        Compare("attributes.tags", "contains", "vip"),
+        Compare("attributes.empty", "exists", True),
+        Compare("company.missing", "ne", "x"),
+        Compare("company.country.code", "exists", False),
+    ]
+)
+_TREES: st.SearchStrategy[Condition] = st.recursive(
+    _LEAVES,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=3).map(lambda c: All(tuple(c))),
+        st.lists(kids, min_size=1, max_size=3).map(lambda c: AnyOf(tuple(c))),
+        kids.map(Not),
+    ),
+    max_leaves=8,
+)
+
+
+class TestExplainResult:
+    @given(_TREES, st.sampled_from([LEAD, {}, {"score": 5, "company": {"country": "be"}}]))
+    def test_one_walk_agrees_with_evaluate_and_explain(
+        self, cond: Condition, lead: dict[str, Any]
+    ) -> None:
+        """Routing takes a rule's result from the same walk that explains it: it must be
+        what `evaluate` says, with every leaf listed as `explain` lists it."""
+        result, leaves = explain_result(cond, lead)
+        assert result is cond.evaluate(lead)
+        assert leaves == explain(cond, lead)
+        assert all(row["result"] is Compare(row["field"], row["op"], row["value"]).evaluate(lead)
+                   for row in leaves)  # fmt: skip
 
 
 class TestParseErrors:
