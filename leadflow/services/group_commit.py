@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,11 +48,19 @@ WRITER_CACHE_KIB = 65536
 @dataclass
 class _Job(Generic[T]):
     work: Callable[[Session], T]
-    future: Future[T] = field(default_factory=Future)
+    # None for `run_batch`'s jobs: their caller is the thread that runs them.
+    future: Future[T] | None = field(default_factory=Future)
     # The submitter's context (request id for log lines) travels with its work.
-    context: contextvars.Context = field(default_factory=contextvars.copy_context)
+    context: contextvars.Context | None = field(default_factory=contextvars.copy_context)
     value: Any = None
     error: BaseException | None = None
+
+    def run(self, s: Session) -> Any:
+        return self.work(s) if self.context is None else self.context.run(self.work, s)
+
+    def wanted(self) -> bool:
+        """Not cancelled, and from now on not cancellable."""
+        return self.future is None or self.future.set_running_or_notify_cancel()
 
 
 class GroupCommitter:
@@ -74,7 +82,8 @@ class GroupCommitter:
 
     def submit(self, work: Callable[[Session], T]) -> Future[T]:
         """Queue `work(session)` for the next batch; the future resolves after the commit."""
-        job: _Job[T] = _Job(work)
+        future: Future[T] = Future()
+        job: _Job[T] = _Job(work, future)
         with self._cond:
             self._queue.append(job)
             self._stopping = False
@@ -84,11 +93,34 @@ class GroupCommitter:
                 self._writing = True
                 writer = threading.Thread(target=self._write, name="group-commit", daemon=True)
                 writer.start()
-        return job.future
+        return future
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` inside a shared write transaction; return after the commit."""
         return self.submit(work).result()
+
+    def run_batch(
+        self, works: Sequence[Callable[[Session], Any]]
+    ) -> list[tuple[Any, BaseException | None]]:
+        """Run `works` as one batch in the calling thread, exactly as submitted work is run
+        (one transaction, one commit, retried one savepoint each if any fails), and give
+        each one's (value, error) after the commit. For a process whose own loop is the
+        writer (the intake writer): no hand-off to the writer thread and back per request.
+        """
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._writing = True
+        try:
+            jobs: list[_Job[Any]] = [_Job(work, future=None, context=None) for work in works]
+            self._execute(jobs)
+            return [(job.value, job.error) for job in jobs]
+        finally:
+            with self._cond:
+                self._writing = False
+                if self._queue:  # submitted meanwhile: their writer thread starts now
+                    self._writing = True
+                    threading.Thread(target=self._write, name="group-commit", daemon=True).start()
+                self._cond.notify_all()
 
     def _write(self) -> None:
         try:
@@ -105,7 +137,7 @@ class GroupCommitter:
                     batch = [self._queue.popleft() for _ in range(size)]
                 # A request cancelled while it waited (its client went away) is not run: it
                 # got no answer, so it stored nothing. The others can no longer be cancelled.
-                batch = [job for job in batch if job.future.set_running_or_notify_cancel()]
+                batch = [job for job in batch if job.wanted()]
                 if batch:
                     self._execute(batch)
         except BaseException:
@@ -122,6 +154,8 @@ class GroupCommitter:
             self._stopping = True
             self._cond.notify_all()
             self._cond.wait_for(lambda: not self._writing, timeout)
+            if not self._writing:  # `run_batch` keeps the connection: nobody else closes it
+                self._close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -174,6 +208,8 @@ class GroupCommitter:
             self.batches += 1
             self.jobs += len(batch)
             for job in batch:
+                if job.future is None:
+                    continue
                 if job.error is not None:
                     job.future.set_exception(job.error)
                 else:
@@ -184,7 +220,7 @@ class GroupCommitter:
         try:
             with self._transaction() as s:
                 for job in batch:
-                    job.value = job.context.run(job.work, s)
+                    job.value = job.run(s)
         except Exception:
             for job in batch:
                 job.value = None
@@ -197,10 +233,10 @@ class GroupCommitter:
                 for job in batch:
                     try:
                         if len(batch) == 1:
-                            job.value = job.context.run(job.work, s)
+                            job.value = job.run(s)
                             continue
                         with s.begin_nested():
-                            job.value = job.context.run(job.work, s)
+                            job.value = job.run(s)
                     except Exception as exc:  # this request fails alone
                         job.error = exc
                         if len(batch) == 1:
