@@ -246,5 +246,17 @@ HOT_PATH = [
     "sent after the commit. HTTP work and routing no longer share one core (one GIL), "
     "and the writer's caches stay warm, since it is the only connection writing leads. "
     "While the writer is down the HTTP process routes leads itself, as before.",
+    "- The intake writer is one thread: it reads every request that has arrived, runs them "
+    "as one group-commit batch in that same thread (`GroupCommitter.run_batch`) and sends "
+    "each connection its answers in one write. It used to hand each lead from a socket "
+    "thread to the committer thread and back through a future: about 3.6 context switches "
+    "per lead, now about 0.5.",
+    "- A rule's conditions are explained and decided in one walk (each leaf is tested once, "
+    "not once for the trace and again for the result); staged loading tests the later "
+    "rules' conditions only when the first rule that applies did not decide; dotted paths "
+    "test for a plain `dict` before the abstract `Mapping`.",
+    "- Direct writes keep the transaction's connection in the session instead of asking "
+    "`Session.connection()` per statement (never inside a savepoint, whose SAVEPOINT that "
+    "call emits).",
     "",
 ]

@@ -209,3 +209,41 @@ def test_many_leads_queued_at_once_are_answered_in_order_and_stored_once(
     assert [view["id"] for view, _ in answers[7:]] == [first["m-0"], first["m-1"], first["m-2"]]
     owners = [view["owner_rep_id"] for view, _ in answers[:7]]
     assert owners == [ids[i % 3] for i in range(7)]  # round robin, one turn per new lead
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_a_batch_run_in_the_callers_thread_fails_alone_and_lets_submitted_work_follow(
+    svc: Services,
+) -> None:
+    """`run_batch` (the intake writer's loop): one transaction for the batch, the failing
+    work undone alone, and work submitted meanwhile runs once the batch is done."""
+    ids = _setup(svc, reps=2)
+    committer = group_commit.GroupCommitter(svc.db)
+    later: list[object] = []
+
+    def work(i: int) -> object:
+        def run(s: object) -> int:
+            if i == 0 and not later:  # submitted while the batch holds the writer: waits
+                later.append(committer.submit(lambda s2: routing._intake_in(
+                    s2, svc, {"email": "late@p.example"}, "late", None, "test",
+                    svc.clock.now())))  # fmt: skip
+            view, _ = routing._intake_in(
+                s, svc, {"email": f"r{i}@p.example"}, f"r-{i}", None, "test", svc.clock.now()
+            )
+            if i == 2:
+                raise ValueError("fails after writing its lead and taking a turn")
+            return int(view["id"])
+
+        return run
+
+    results = committer.run_batch([work(i) for i in range(4)])
+    assert [error is None for _, error in results] == [True, True, False, True]
+    assert isinstance(results[2][1], ValueError)
+    late_view, created = later[0].result(timeout=10)  # type: ignore[attr-defined]
+    assert created and late_view["external_id"] == "late"
+    kept = routing.list_leads(svc)["items"]
+    assert {lead["external_id"] for lead in kept} == {"r-0", "r-1", "r-3", "late"}
+    owners = Counter(lead["owner_rep_id"] for lead in kept)
+    assert sorted(owners.values()) == [2, 2] and set(owners) == set(ids)
+    committer.stop()
+    assert committer._session is None  # stop gives the kept connection back
