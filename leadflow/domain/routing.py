@@ -83,19 +83,50 @@ def merge_needs(stages: Sequence[Needs]) -> Needs:
     )
 
 
+Tested = dict[int, tuple[bool, list[dict[str, Any]] | None]]
+"""Rules already tested for one lead at one instant, by `id(rule)`: whether each applies and
+its conditions explained (None: outside its active window). `needs_by_rule` fills it and
+`route` reads it, so a rule's conditions are tested once per decision, not twice."""
+
+
+def _tested(rule: Rule, lead: LeadData, now: datetime, memo: Tested | None) -> tuple[bool, Any]:
+    if memo is not None:
+        found = memo.get(id(rule))
+        if found is not None:
+            return found
+    if rule.window is not None and not rule.window.is_open(now):
+        found = (False, None)
+    else:
+        found = explain_result(rule.when, lead)
+    if memo is not None:
+        memo[id(rule)] = found
+    return found
+
+
 def needs_by_rule(
-    rulebook: Rulebook, lead: LeadData, org: Org, now: datetime, *, first: bool = False
+    rulebook: Rulebook,
+    lead: LeadData,
+    org: Org,
+    now: datetime,
+    *,
+    first: bool = False,
+    tested: Tested | None = None,
 ) -> list[Needs]:
     """What each assign rule that applies may touch, in evaluation order, the fallback last.
 
     `route` reaches these in order and stops at the first that acts, so a caller may load
     the first ones only and load the rest when `assign_steps_reached` says it went further.
     `first`: only the first stage, leaving the later rules' conditions untested (most leads
-    are decided by the first rule that applies).
+    are decided by the first rule that applies). `tested`: keep each rule's test (with its
+    explanation) for the `route` call that follows.
     """
     stages: list[Needs] = []
     for rule in rulebook.rules:
-        if not _applies(rule, lead, now):
+        if tested is None:
+            applies = _applies(rule, lead, now)
+        else:
+            applies = _tested(rule, lead, now, tested)[0]
+        if not applies:
             continue
         if isinstance(rule.action, Assign):
             stages.append(_stage(rule.action, lead, org))
@@ -134,9 +165,11 @@ def route(
     now: datetime,
     *,
     trace: bool = True,
+    tested: Tested | None = None,
 ) -> RoutingResult:
     """Decide; with `trace=False` (the simulator) skip the per-condition and per-candidate
-    explanations, which cost more than the decision itself on large pools."""
+    explanations, which cost more than the decision itself on large pools. `tested`: the
+    rule tests `needs_by_rule` kept for this lead and instant."""
     steps: list[dict[str, Any]] = []
     for rule in rulebook.rules:
         if not trace:  # the same tests, without recording them
@@ -150,10 +183,11 @@ def route(
             continue
         step = {"rule": rule.name, "action": rule.action.kind}
         steps.append(step)
-        if rule.window is not None and not rule.window.is_open(now):
+        applies, explained = _tested(rule, lead, now, tested)
+        if explained is None:
             step.update(matched=False, result="outside the rule's active window")
             continue
-        applies, step["conditions"] = explain_result(rule.when, lead)
+        step["conditions"] = explained
         if not applies:
             step.update(matched=False, result="conditions not met")
             continue

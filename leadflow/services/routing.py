@@ -37,6 +37,7 @@ from leadflow.domain.routing import (
     Needs,
     Outcome,
     RoutingResult,
+    Tested,
     assign_steps_reached,
     merge_needs,
     needs_by_rule,
@@ -275,7 +276,8 @@ def route_with(
     Most leads are decided by the first rule that applies, so when `staged` only that
     rule's state is loaded first, and the rest only if the decision went further (then it
     decides again: `route` is pure). PostgreSQL row locks are taken once, in order."""
-    stages = needs_by_rule(book, ctx, org, now, first=staged)
+    tested: Tested = {}  # each rule's conditions tested once, for both calls below
+    stages = needs_by_rule(book, ctx, org, now, first=staged, tested=tested)
     rotations: dict[str, RotationRow] = {}
     load_rows: dict[int, RepLoadRow] = {}
     loads: dict[int, RepLoad] = {}
@@ -290,10 +292,10 @@ def route_with(
         states.update(
             {k: {kk: int(v) for kk, v in r.state.items()} for k, r in fresh_rotations.items()}
         )
-        result = route(book, ctx, org, loads, states, now)
+        result = route(book, ctx, org, loads, states, now, tested=tested)
         if not staged or assign_steps_reached(result) <= len(stages):
             return result, load_rows, rotations
-        stages, staged = needs_by_rule(book, ctx, org, now), False  # it went further: all
+        stages, staged = needs_by_rule(book, ctx, org, now, tested=tested), False  # all
 
 
 def lock_loads(s: Session, rep_ids: frozenset[int]) -> dict[int, RepLoadRow]:
