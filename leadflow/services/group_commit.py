@@ -44,6 +44,8 @@ IDLE_SECONDS = 1.0
 
 WRITER_CACHE_KIB = 65536
 
+WRITER_CHECKPOINT_PAGES = 4000  # SQLite's default is 1000 (4 MB of WAL at 4 KiB pages)
+
 
 @dataclass
 class _Job(Generic[T]):
@@ -177,6 +179,11 @@ class GroupCommitter:
             # holds them (64 MiB, on this connection only) keeps intake from slowing down
             # as the database grows past SQLite's default 2 MiB.
             self._connection.exec_driver_sql(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            # Fewer, larger checkpoints: the index pages every batch touches are copied
+            # back into the database once per checkpoint, however many batches rewrote
+            # them, so a longer interval copies fewer pages per lead (about 5 % more leads
+            # per second flat out). The WAL then grows to about 16 MB between checkpoints.
+            self._connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint={WRITER_CHECKPOINT_PAGES}")
             self._connection.commit()
             self._session = Session(bind=self._connection, expire_on_commit=False)
         s = self._session

@@ -247,3 +247,15 @@ def test_a_batch_run_in_the_callers_thread_fails_alone_and_lets_submitted_work_f
     assert sorted(owners.values()) == [2, 2] and set(owners) == set(ids)
     committer.stop()
     assert committer._session is None  # stop gives the kept connection back
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_only_the_writers_connection_checkpoints_less_often(svc: Services) -> None:
+    committer = group_commit.GroupCommitter(svc.db)
+    pages = committer.run(
+        lambda s: s.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    )
+    assert pages == group_commit.WRITER_CHECKPOINT_PAGES != 1000
+    with svc.db.read() as s:  # everyone else keeps SQLite's default
+        assert s.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    committer.stop()
