@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Dialect,
     Insert,
     Update,
@@ -43,6 +44,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
 from leadflow.store.models import Base
+from leadflow.store.types import UTCDateTime
 
 R = TypeVar("R", bound=Base)
 
@@ -301,6 +303,23 @@ def _plan(stmt: Executable, dialect: Dialect) -> _Plan:
     return plan
 
 
+def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`process` that answers again at once for the datetime it saw last: an intake binds
+    the same `now` in half a dozen columns of four statements, and SQLite's datetime
+    processor formats a string each time."""
+    last: list[tuple[Any, Any]] = [(object(), None)]
+
+    def remembered(value: Any) -> Any:
+        held = last[0]  # one tuple, replaced whole: threads never see half of a pair
+        if held[0] is value:
+            return held[1]
+        out = process(value)
+        last[0] = (value, out)
+        return out
+
+    return remembered
+
+
 def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
     assert isinstance(stmt, ClauseElement)
     compiled: Any = stmt.compile(dialect=dialect)
@@ -314,6 +333,8 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Plan:
         bind = compiled.binds[name]
         fixed = _FIXED if bind.required or bind.callable is not None else bind.value
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None and isinstance(bind.type, DateTime | UTCDateTime):
+            process = _remembering(process)
         params.append((name, fixed, process))
     result = getattr(compiled, "_result_columns", None)
     results = tuple(

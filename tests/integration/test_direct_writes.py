@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import bindparam, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -145,6 +147,20 @@ class TestInsertRow:
         with svc.db.read() as s:
             found = s.scalars(select(LeadRow.external_id).order_by(LeadRow.id)).all()
             assert found == ["before", "after"]
+
+    def test_each_datetime_is_stored_as_itself_when_they_alternate(self, svc: Services) -> None:
+        # Datetime parameters remember the last value they formatted: a different one
+        # must never get the previous one's text.
+        now = svc.clock.now()
+        later = now + timedelta(hours=1)
+        with svc.db.write() as s:
+            for created, updated in [(now, now), (later, now), (now, later), (later, later)]:
+                _lead(s, svc, created_at=created, updated_at=updated)
+        with svc.db.read() as s:
+            rows = s.execute(select(LeadRow.created_at, LeadRow.updated_at).order_by(LeadRow.id))
+            assert [tuple(r) for r in rows] == [
+                (now, now), (later, now), (now, later), (later, later)
+            ]
 
     def test_an_unknown_column_is_refused(self, svc: Services) -> None:
         with svc.db.write() as s, pytest.raises(TypeError, match="no_such"):
