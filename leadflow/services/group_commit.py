@@ -188,7 +188,10 @@ class GroupCommitter:
             self._session = Session(bind=self._connection, expire_on_commit=False)
         s = self._session
         with s.begin():
-            version = s.connection().exec_driver_sql("PRAGMA data_version").scalar()
+            # Straight on the driver: SQLAlchemy's execution set-up costs more than the pragma.
+            driver = s.connection().connection.driver_connection
+            assert driver is not None
+            version = driver.execute("PRAGMA data_version").fetchone()[0]
             if version != self._data_version:
                 s.expire_all()
                 txcache.clear(s)
