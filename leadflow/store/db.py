@@ -7,12 +7,14 @@ failing halfway. PostgreSQL: the same code; row locks (`FOR UPDATE`) order write
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadflow.store import jsoncodec
@@ -140,4 +142,10 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get("leadflow_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        sql = "BEGIN" if readonly else "BEGIN IMMEDIATE"
+        # Straight on the driver (every transaction runs this; SQLAlchemy's execution
+        # set-up costs more than the statement), its errors still raised as SQLAlchemy's.
+        try:
+            conn.connection.driver_connection.execute(sql)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(sql, (), error, sqlite3.Error) from error
