@@ -92,10 +92,13 @@ class GroupCommitter:
             if self._writing:
                 self._cond.notify()
             else:
-                self._writing = True
-                writer = threading.Thread(target=self._write, name="group-commit", daemon=True)
-                writer.start()
+                self._start_writer()
         return future
+
+    def _start_writer(self) -> None:
+        """Start the writer thread (caller holds `_cond`, nobody is writing)."""
+        self._writing = True
+        threading.Thread(target=self._write, name="group-commit", daemon=True).start()
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run `work(session)` inside a shared write transaction; return after the commit."""
@@ -120,8 +123,7 @@ class GroupCommitter:
             with self._cond:
                 self._writing = False
                 if self._queue:  # submitted meanwhile: their writer thread starts now
-                    self._writing = True
-                    threading.Thread(target=self._write, name="group-commit", daemon=True).start()
+                    self._start_writer()
                 self._cond.notify_all()
 
     def _write(self) -> None:
