@@ -274,6 +274,7 @@ def measure_intake(
             throughput = _flat_out(server, token, flat_out, concurrency, throughput_seconds)
     stored, decided = _stored(db_path)
     return {
+        "outcomes": _outcomes(db_path),
         "latency_at_rate": latency,
         "throughput": throughput,
         "warmup_leads": len(warm),
@@ -291,12 +292,15 @@ def measure_one_process(
     throughput_seconds: float,
     concurrency: int,
     warmup: int = 20,
+    writer: bool = False,
 ) -> dict[str, Any]:
-    """Throughput flat out with the routing in the HTTP process (`--no-intake-writer`),
-    as every SQLite server ran before the intake writer: the comparison for the same run."""
+    """Throughput flat out alone. By default with the routing in the HTTP process
+    (`--no-intake-writer`), as every SQLite server ran before the intake writer: the
+    comparison for the same run; `writer`: as `leadflow serve` runs (another database)."""
     warm, rest = bodies[:warmup], bodies[warmup:]
     log_path = db_path.with_suffix(".log")
-    with running_server(db_path, token, log_path, "--no-intake-writer") as server:
+    flags = () if writer else ("--no-intake-writer",)
+    with running_server(db_path, token, log_path, *flags) as server:
         with httpx.Client(
             base_url=server.url, headers={"Authorization": f"Bearer {token}"}
         ) as c:
@@ -305,7 +309,11 @@ def measure_one_process(
         with quiet_collector():
             throughput = _flat_out(server, token, rest, concurrency, throughput_seconds)
     stored, decided = _stored(db_path)
-    return throughput | {"stored_leads": stored, "stored_decisions": decided}
+    return throughput | {
+        "stored_leads": stored,
+        "stored_decisions": decided,
+        "outcomes": _outcomes(db_path),
+    }
 
 
 def _flat_out(
@@ -323,6 +331,13 @@ def _flat_out(
         throughput["writer_cpu_ms_per_lead"] = round((after[1] - before[1]) * 1000 / created, 3)
         throughput["per_free_core_leads_per_s"] = round(1000 / per_lead, 1) if per_lead else None
     return throughput
+
+
+def _outcomes(db_path: Path) -> dict[str, int]:
+    """Stored leads by status: which decision the run measured (assigned or queued)."""
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute("SELECT status, count(*) FROM leads GROUP BY status").fetchall()
+    return {str(status): int(n) for status, n in rows}
 
 
 def _stored(db_path: Path) -> tuple[int, int]:

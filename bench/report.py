@@ -55,6 +55,12 @@ def _cpu_note(flat: dict[str, Any], one: dict[str, Any] | None) -> str:
     return note
 
 
+def _outcomes(counts: dict[str, int] | None) -> str:
+    if not counts:
+        return "outcomes not recorded"
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+
+
 def _disk_note(at_rate: dict[str, Any]) -> str:
     disk = at_rate.get("disk_commit")
     if not disk or not disk.get("count"):
@@ -73,6 +79,7 @@ def render(r: dict[str, Any], json_path: str) -> str:
     base, intake = r["baseline"], r["intake"]
     at_rate, flat = intake["latency_at_rate"], intake["throughput"]
     one = r.get("intake_one_process")
+    full = r.get("intake_at_capacity")
     m, s = r["machine"], r["sizes"]
     load = m.get("load_average_1m", [0.0, 0.0])
     lines = [
@@ -98,7 +105,13 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"capacity caps, some with working hours or away; 50 accounts; a {s['rules']}-rule "
         "rulebook (named accounts, segments, verticals by regex, eight territories, an "
         "active-window rule, a fallback); leads with mixed countries, sizes and industries, "
-        "10 % from known accounts (`bench/workload.py`).",
+        "10 % from known accounts (`bench/workload.py`). The decision benchmark uses "
+        "one-day caps (60 leads a day, 50–120 open). The intake runs use caps "
+        f"{s.get('intake_capacity_scale', 1)} times larger, so that every lead stays "
+        "assignable. A flat-out run takes in several days of this organisation's leads in "
+        "seconds, and with one-day caps most of it would measure another decision: every "
+        "rep full, every rule tried, the lead queued. That decision is measured on its own "
+        "(*at capacity* below), on an organisation whose caps are all zero.",
         f"- **Decision, in process**: `route` times the domain decision (`needs` + `route`) "
         f"over {s['route_calls']} leads, rotation states and loads carried forward. "
         f"`decide` times the services-level decision with its database read path "
@@ -114,7 +127,9 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"*Throughput*: closed loop, {s['concurrency']} concurrent clients, flat out; then "
         "the same leads flat out against a server started with `--no-intake-writer` (routing "
         "in the HTTP process, as before the writer existed) on a copy of the database that "
-        "first took the leads the main run took before its flat-out part. The "
+        "first took the leads the main run took before its flat-out part; and the same "
+        "leads flat out, with the intake writer, on the organisation where every rep is at "
+        "capacity. The "
         "client process freezes its existing objects out of the garbage collector first: "
         "its own collection pauses would otherwise count as server latency.",
         "- **Baseline**: in the same run, a loop of single-row `INSERT` + `COMMIT` of a "
@@ -152,6 +167,16 @@ def render(r: dict[str, Any], json_path: str) -> str:
             if one
             else []
         ),
+        *(
+            [
+                f"| intake flat out, every rep at capacity (each lead queued) | "
+                f"{full['created']} | {_ms(full['latency'], 'p50_ms')} | "
+                f"{_ms(full['latency'], 'p99_ms')} | {_ms(full['latency'], 'max_ms')} | "
+                f"{full['rows_per_s']} leads/s |"
+            ]
+            if full
+            else []
+        ),
         f"| baseline INSERT+COMMIT, before | {base['before']['rows']} | "
         f"{_ms(base['before']['commit'], 'p50_ms')} | {_ms(base['before']['commit'], 'p99_ms')} "
         f"| {_ms(base['before']['commit'], 'max_ms')} | {base['before']['rows_per_s']} rows/s |",
@@ -169,7 +194,13 @@ def render(r: dict[str, Any], json_path: str) -> str:
         f"still unanswered {s['drain_seconds']:g} s after the last was sent), "
         f"{flat['errors']} flat out; "
         f"{intake['stored_leads']} leads stored ({intake['answered_leads']} answered 201) with "
-        f"{intake['stored_decisions']} decisions.",
+        f"{intake['stored_decisions']} decisions; {_outcomes(intake.get('outcomes'))}."
+        + (
+            f" At capacity: {full['rows_per_s'] / base['rows_per_s']:.0%} of the baseline, "
+            f"{_outcomes(full.get('outcomes'))}."
+            if full and base["rows_per_s"]
+            else ""
+        ),
         "",
         "### Targets",
         "",

@@ -41,6 +41,9 @@ class Sizes:
     drain_seconds: float = 15.0
     throughput_seconds: float = 20.0
     concurrency: int = 16
+    # Caps of the intake runs' organisation, times the workload's one-day caps: the flat-out
+    # run must not exhaust them (see `org_document`); every lead stays assignable.
+    intake_capacity_scale: int = 25
     # Leads generated for the flat-out run, per second of it: a run that uses them all
     # ends early (its rate is still right, over a shorter time).
     max_intake_per_s: int = 2000
@@ -73,10 +76,16 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
     bodies = leads(count, prefix="bench")
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-", dir=workdir) as tmp:
         folder = Path(tmp)
-        seeded = seeded_database(folder / "seed.db", reps=sizes.reps, rules=sizes.rules)
-        seeded.db.dispose()  # closing the last connection folds the WAL into the file
-        for name in ("decide.db", "intake.db", "one_process.db"):
-            shutil.copy(folder / "seed.db", folder / name)
+        for name, scale in (
+            ("decide.db", 1),
+            ("intake.db", sizes.intake_capacity_scale),
+            ("at_capacity.db", 0),  # every rep full: each lead tries every rule, then queues
+        ):
+            seeded = seeded_database(
+                folder / name, reps=sizes.reps, rules=sizes.rules, capacity_scale=scale
+            )
+            seeded.db.dispose()  # closing the last connection folds the WAL into the file
+        shutil.copy(folder / "intake.db", folder / "one_process.db")
         mark = lap("seed", t0)
         # (a) in process, on its own copy (the server must not share its caches).
         svc = Services(Database(f"sqlite:///{folder / 'decide.db'}"))
@@ -113,6 +122,17 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
             concurrency=sizes.concurrency,
         )
         mark = lap("intake_one_process", mark)
+        # The same flat-out run when no rep has room: the costliest decision there is
+        # (every rule tested, every pool screened, the lead queued with a long trace).
+        at_capacity = measure_one_process(
+            folder / "at_capacity.db",
+            secrets.token_urlsafe(24),
+            bodies[skipped:],
+            throughput_seconds=sizes.throughput_seconds,
+            concurrency=sizes.concurrency,
+            writer=True,
+        )
+        mark = lap("intake_at_capacity", mark)
         after = measure_baseline(folder / "baseline.db", bodies, sizes.baseline_rows)
         lap("baseline_after", mark)
     baseline_rate = max(before["rows_per_s"], after["rows_per_s"])
@@ -128,6 +148,7 @@ def run(sizes: Sizes, *, mode: str, workdir: Path | None = None) -> dict[str, An
         "baseline": {"before": before, "after": after, "rows_per_s": baseline_rate},
         "intake": intake,
         "intake_one_process": one_process,
+        "intake_at_capacity": at_capacity,
         "ratio_intake_to_baseline": round(ratio, 3),
     }
     results["targets"] = targets(results)

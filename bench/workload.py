@@ -30,7 +30,12 @@ SOURCES = ("demo_request", "contact_form", "webinar", "ads", "event", "partner")
 WORKDAY = {d: ["07:00-20:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def org_document(reps: int, *, accounts: int = 50, seed: int = 1) -> dict[str, Any]:
+def org_document(
+    reps: int, *, accounts: int = 50, seed: int = 1, capacity_scale: int = 1
+) -> dict[str, Any]:
+    """`capacity_scale` multiplies every rep's caps: a flat-out run takes in days of an
+    organisation's leads within seconds, and with caps sized for one day it would end up
+    measuring a different decision (every rep full, every rule tried, the lead queued)."""
     rng = random.Random(seed)
     teams = [{"name": t} for t in TEAMS]
     territories = [
@@ -48,7 +53,10 @@ def org_document(reps: int, *, accounts: int = 50, seed: int = 1) -> dict[str, A
             "skills": rng.sample(SKILLS, rng.randint(0, 2)),
             "weight": rng.randint(1, 3),
             "timezone": rng.choice(["Europe/Paris", "Europe/London", "America/New_York"]),
-            "capacity": {"max_open": rng.choice([50, 80, 120]), "max_per_day": 60},
+            "capacity": {
+                "max_open": rng.choice([50, 80, 120]) * capacity_scale,
+                "max_per_day": 60 * capacity_scale,
+            },
         }
         if team in TERRITORIES:
             rep["territories"] = [team]

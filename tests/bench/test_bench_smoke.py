@@ -51,6 +51,12 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
         assert one["writer_cpu_ms_per_lead"] == 0  # no writer process: routed in HTTP
     # Every answered lead is stored with its decision, and nothing else is.
     assert intake["stored_leads"] == intake["answered_leads"] == intake["stored_decisions"]
+    assert sum(intake["outcomes"].values()) == intake["stored_leads"]
+    # Zero caps: nobody can take a lead, so every one is queued, none lost or assigned.
+    full = results["intake_at_capacity"]
+    assert full["created"] >= 2 and full["errors"] == 0
+    assert full["outcomes"] == {"queued": full["stored_leads"]}
+    assert full["stored_leads"] == full["stored_decisions"] == 20 + full["created"]
     assert [t["name"] for t in results["targets"]] == [
         "decision p99 (route, 20 rules, 200 reps)",
         "intake throughput / baseline rows/s",
@@ -64,6 +70,7 @@ def test_tiny_run_measures_everything_and_loses_no_lead(tmp_path: Path) -> None:
         "baseline_before",
         "intake",
         "intake_one_process",
+        "intake_at_capacity",
         "baseline_after",
     }
 
