@@ -106,7 +106,7 @@ def render(r: dict[str, Any], json_path: str) -> str:
         "rulebook (named accounts, segments, verticals by regex, eight territories, an "
         "active-window rule, a fallback); leads with mixed countries, sizes and industries, "
         "10 % from known accounts (`bench/workload.py`). The decision benchmark uses "
-        "one-day caps (60 leads a day, 50–120 open). The intake runs use caps "
+        "one-day caps (60 leads a day, 50 to 120 open). The intake runs use caps "
         f"{s.get('intake_capacity_scale', 1)} times larger, so that every lead stays "
         "assignable. A flat-out run takes in several days of this organisation's leads in "
         "seconds, and with one-day caps most of it would measure another decision: every "

@@ -12,14 +12,13 @@ from leadflow.services.context import Services
 from leadflow.store.db import Database
 
 
-def seeded_database(
-    path: Path, *, reps: int, rules: int, capacity_scale: int = 1
-) -> Services:
+def seeded_database(path: Path, *, reps: int, rules: int, capacity_scale: int = 1) -> Services:
     """A fresh database at `path` with `reps` reps and a `rules`-rule active rulebook
     (`capacity_scale`: see `org_document`)."""
     db = Database(f"sqlite:///{path}")
     db.upgrade()
     svc = Services(db)
-    loader.load(svc, loader.parse(yaml.safe_dump(org_document(reps, capacity_scale=capacity_scale))))
+    org = org_document(reps, capacity_scale=capacity_scale)
+    loader.load(svc, loader.parse(yaml.safe_dump(org)))
     rulebooks.save(svc, yaml.safe_dump(rulebook_document(rules)), actor="bench")
     return svc
